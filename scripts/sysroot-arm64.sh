@@ -7,8 +7,8 @@
 # private apt state next to DIR (DIR/../.apt-arm64), so the system's apt state is untouched and
 # no :arm64 package is installed into the system. They are unpacked with `dpkg-deb -x`, then:
 #   - absolute symlinks are rewritten as relative ones that stay inside DIR;
-#   - linker scripts (libc.so, libm.so, ...) lose their /lib/<triplet>/ and /usr/lib/<triplet>/
-#     directory prefixes, so `aarch64-linux-gnu-gcc --sysroot=DIR` resolves them in DIR.
+#   - absolute paths in linker scripts (libc.so) get ld's '=' sysroot prefix, so
+#     `aarch64-linux-gnu-gcc --sysroot=DIR` resolves them in DIR.
 #
 # --system-curl (or SYSROOT_SYSTEM_CURL=1) also adds libcurl4-openssl-dev + libcurl4 (Debian's
 # shared libcurl and its runtime deps), for linking against the system libcurl instead of the
@@ -56,7 +56,7 @@ aptdir=$parent/.apt-arm64
 stamp=$dir/.stamp
 
 # What this sysroot is made of: if the stamp says the same, there is nothing to do.
-key="sysroot-arm64 v1 $(sha256sum < "$0" | cut -c1-16) packages: ${PACKAGES[*]}"
+key="sysroot-arm64 v2 $(sha256sum < "$0" | cut -c1-16) packages: ${PACKAGES[*]}"
 if [ -f "$stamp" ] && [ "$(head -n1 "$stamp")" = "$key" ]; then
   exit 0
 fi
@@ -101,7 +101,7 @@ log "resolving: ${PACKAGES[*]}"
 apt_ -s install "${PACKAGES[@]}" >"$aptdir/resolve.log" 2>&1 ||
   { cat "$aptdir/resolve.log" >&2; die "could not resolve the arm64 dependency closure"; }
 # "Inst pkg (version suite [arch])" -> pkg:arm64=version (arch-all packages come out as pkg:all=...)
-mapfile -t wanted < <(sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\].*/\1:\3=\2/p' "$aptdir/resolve.log" | sort)
+mapfile -t wanted < <(sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) [^[]*\[\([^]]*\)\]).*/\1:\3=\2/p' "$aptdir/resolve.log" | sort)
 [ ${#wanted[@]} -gt 0 ] || die "resolved an empty package list (see $aptdir/resolve.log)"
 printf '%s\n' "${wanted[@]}" > "$aptdir/packages.lock"
 
@@ -140,13 +140,14 @@ while IFS= read -r -d '' link; do
   esac
 done < <(find "$tmp" -type l -print0)
 
-# Linker scripts (small text files named lib*.so*, e.g. libc.so, libm.so) name absolute paths:
-# strip the library directories so ld looks the files up in the sysroot's library path.
+# Linker scripts (small text files named lib*.so*, e.g. libc.so) name absolute paths: prefix them
+# with '=' so ld always takes them from the sysroot (Debian's cross gcc searches its own
+# /usr/aarch64-linux-gnu/lib before the sysroot, so bare names could pick libc6-arm64-cross's).
 nscript=0
 while IFS= read -r -d '' f; do
   [ "$(stat -c %s "$f")" -lt 4096 ] || continue
   grep -qE '^[[:space:]]*(GROUP|INPUT)[[:space:]]*\(' "$f" 2>/dev/null || continue
-  sed -i -e "s|/usr/lib/$TRIPLET/||g" -e "s|/lib/$TRIPLET/||g" "$f"
+  sed -i -E 's#([[:space:](])/(usr/)?lib/#\1=/\2lib/#g' "$f"
   nscript=$((nscript + 1))
 done < <(find "$tmp" -type f -name 'lib*.so*' -print0)
 
