@@ -1,0 +1,54 @@
+/*
+ * layer: which CPU this is, which layer directory serves it, and the library and package
+ * paths that follow from it. Pure path logic plus the one re-exec that makes the loader
+ * see a new LD_LIBRARY_PATH (it reads the variable only when a process starts).
+ *
+ *   $BOOTSTRAP_LAYER_ROOT (default /opt)
+ *     <arch>/lib                                  -> LD_LIBRARY_PATH, before the system's
+ *     <arch>/python/lib/python3.X/site-packages   -> sys.path
+ *     <arch>/python                               -> sys.path
+ *     <arch>/runtime/lib/libpython3.X.so.1.0      -> the Python that is loaded
+ *     lib, python/lib/python3.X/site-packages, python   (arch-neutral, after <arch>/)
+ */
+#ifndef BOOTSTRAP_LAYER_H
+#define BOOTSTRAP_LAYER_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#define LAYER_DEFAULT_ROOT "/opt"
+#define LAYER_ENV_ROOT "BOOTSTRAP_LAYER_ROOT"
+/* Set for the re-executed process only, so it never re-executes again. */
+#define LAYER_ENV_REEXEC_GUARD "BOOTSTRAP_REEXEC"
+#define LAYER_MAX_SITE_DIRS 4
+
+typedef struct {
+    char arch[16];            /* Lambda's name: "x86_64" or "arm64" */
+    char root[PATH_MAX];      /* layer root, no trailing '/' */
+    char arch_dir[PATH_MAX];  /* root/arch, or "" when there is none */
+    char libpython[PATH_MAX]; /* root/arch/runtime/lib/libpython3.X.so.1.0, or "" */
+    char runtime_home[PATH_MAX]; /* root/arch/runtime when libpython was found there, or "" */
+} layer;
+
+/* Maps uname's machine to Lambda's arch name. Returns 0, or -1 with a message for a CPU
+ * Lambda does not run. */
+int layer_arch_from_machine(const char *machine, char *arch, size_t arch_len, char *msg, size_t msg_len);
+
+/* Fills *l for `root` and `arch`. Fails (-1, message) when the root holds layers for other
+ * architectures but not this one, e.g. "no layer for arm64 under /opt (found: x86_64)". */
+int layer_resolve(layer *l, const char *root, const char *arch, char *msg, size_t msg_len);
+
+/* The LD_LIBRARY_PATH this process should run with, given the current one (may be NULL):
+ * <arch>/lib first, then the current value, then the neutral <root>/lib unless already
+ * there. Returns 1 when it differs from `current` (a re-exec is needed), 0 when not,
+ * -1 when it does not fit in out. */
+int layer_library_path(const layer *l, const char *current, char *out, size_t out_len);
+
+/* The layer's package directories for Python 3.<minor>, in sys.path order, existing ones
+ * only. Returns how many were written to dirs. */
+int layer_site_dirs(const layer *l, int minor, char dirs[][PATH_MAX], int max_dirs);
+
+/* Lists the architecture directories present under root, comma-separated ("" when none). */
+void layer_list_arches(const char *root, char *out, size_t out_len);
+
+#endif

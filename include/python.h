@@ -1,0 +1,84 @@
+/*
+ * python: loading libpython with dlopen, starting the interpreter, and handing each
+ * invocation to the Python half of the runtime (src/runtime.py, embedded at build time).
+ *
+ * libpython is never linked: it is dlopen()ed RTLD_NOW|RTLD_GLOBAL (extension modules
+ * such as _json resolve their Py* symbols against it) and used only through the stable
+ * ABI (Py_LIMITED_API 3.9), so one binary serves Python 3.9 and newer.
+ */
+#ifndef BOOTSTRAP_PYTHON_H
+#define BOOTSTRAP_PYTHON_H
+
+#include <stddef.h>
+
+#include "runtime_api.h"
+
+typedef struct python python;
+
+/* Looks at a shared object that failed to load and returns a sentence about what is wrong
+ * with it (wrong arch, wrong Python, glibc too new, missing dependency), or 0 when it
+ * finds nothing. Supplied by the doctor; may be NULL. */
+typedef int (*python_explain_fn)(const char *path, const char *host_arch, const char *python_version,
+                                 char *out, size_t out_len);
+
+typedef struct {
+    const char *python_home;   /* NULL: derive it from where libpython lives */
+    const char *handler_spec;  /* as configured, for messages */
+    const char *module;        /* NULL when the handler setting was malformed */
+    const char *function;
+    const char *malformed;     /* the Runtime.MalformedHandlerName message, or NULL */
+    const char *task_root;
+    const char *const *site_dirs; /* layer package dirs in sys.path order */
+    int site_dir_count;
+    const char *arch;
+    python_explain_fn explain;
+} python_start_options;
+
+/* An error to post to /runtime/init/error. */
+typedef struct {
+    char type[128];
+    char *body;        /* JSON document, malloc'd; free with python_init_error_clear */
+    size_t body_len;
+    char message[1024]; /* one line for stderr */
+} python_init_error;
+
+typedef enum {
+    PYTHON_RESULT_RESPONSE = 0, /* payload is the response, kind_detail its content type */
+    PYTHON_RESULT_ERROR = 1,    /* payload is the error document, kind_detail the error type */
+    PYTHON_RESULT_EXIT = 2,     /* as ERROR, then the process must exit with exit_code */
+} python_result_kind;
+
+typedef struct {
+    python_result_kind kind;
+    const char *payload; /* valid until the next python_invoke */
+    size_t payload_len;
+    const char *detail;  /* content type or error type; valid until the next python_invoke */
+    const char *xray_cause; /* may be NULL */
+    int exit_code;
+} python_result;
+
+/* dlopen()s `library` (a path, or a soname for the loader to find) and resolves the API.
+ * Returns NULL with a message naming the library and the loader's reason. */
+python *python_load(const char *library, char *msg, size_t msg_len);
+
+/* "3.11" and the loaded library's real path. */
+const char *python_version(const python *py);
+const char *python_library_path(const python *py);
+int python_minor(const python *py);
+
+/* Starts the interpreter, sets sys.path and imports the handler. Returns 0, or -1 with
+ * *err filled (the caller posts it and exits). */
+int python_start(python *py, const python_start_options *opt, python_init_error *err);
+void python_init_error_clear(python_init_error *err);
+
+/* Runs the handler for one invocation. Never fails: every failure becomes an error result. */
+void python_invoke(python *py, const runtime_invocation *inv, python_result *out);
+
+/* Lets other Python threads run while this one waits on the network, and takes the GIL back. */
+void python_allow_threads(python *py);
+void python_end_allow_threads(python *py);
+
+/* Runs atexit handlers and flushes stdio: the way out for a runtime that is told to stop. */
+int python_finalize(python *py);
+
+#endif

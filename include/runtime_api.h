@@ -1,0 +1,104 @@
+/*
+ * runtime_api: the Lambda Runtime API client (HTTP over one keep-alive libcurl handle).
+ *
+ * Endpoints (base http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime):
+ *   GET  /invocation/next              -> runtime_api_next
+ *   POST /invocation/{id}/response     -> runtime_api_post_response
+ *   POST /invocation/{id}/error        -> runtime_api_post_error
+ *   POST /init/error                   -> runtime_api_post_init_error
+ *
+ * Every call returns a runtime_api_status and, unless it is RUNTIME_API_OK, a message in
+ * the caller's runtime_api_error. Nothing here exits or prints.
+ */
+#ifndef BOOTSTRAP_RUNTIME_API_H
+#define BOOTSTRAP_RUNTIME_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    RUNTIME_API_OK = 0,
+    RUNTIME_API_REJECTED, /* a 4xx on a post: the platform refused it; log and go on */
+    RUNTIME_API_BAD_INVOCATION, /* /next answered with something unusable (e.g. no request id) */
+    RUNTIME_API_FATAL,    /* 500, or the connection is gone after retries: the process must end */
+} runtime_api_status;
+
+typedef struct {
+    char message[1024];
+    long http_status; /* 0 when no HTTP answer was received */
+} runtime_api_error;
+
+/* A header value from /next; `present` is 0 when the header was absent. */
+typedef struct {
+    char *value; /* NUL-terminated, owned by the runtime_api, valid until the next runtime_api_next */
+    size_t len;
+    size_t cap;
+    int present;
+} runtime_api_header;
+
+/* One invocation as /next delivered it. Owned by the runtime_api; valid until the next call to
+ * runtime_api_next. Only request_id is guaranteed present. */
+typedef struct {
+    runtime_api_header request_id;
+    runtime_api_header deadline_ms;
+    runtime_api_header function_arn;
+    runtime_api_header trace_id;
+    runtime_api_header client_context;
+    runtime_api_header cognito_identity;
+    runtime_api_header tenant_id;
+    runtime_api_header content_type;
+    int64_t deadline; /* deadline_ms parsed (epoch ms); 0 when absent or not a number */
+    const char *body; /* not NUL-terminated */
+    size_t body_len;
+} runtime_invocation;
+
+typedef struct runtime_api runtime_api;
+
+/* Names of the headers, as the Runtime API spells them. */
+#define RUNTIME_API_HEADER_REQUEST_ID "Lambda-Runtime-Aws-Request-Id"
+#define RUNTIME_API_HEADER_DEADLINE "Lambda-Runtime-Deadline-Ms"
+#define RUNTIME_API_HEADER_FUNCTION_ARN "Lambda-Runtime-Invoked-Function-Arn"
+#define RUNTIME_API_HEADER_TRACE_ID "Lambda-Runtime-Trace-Id"
+#define RUNTIME_API_HEADER_CLIENT_CONTEXT "Lambda-Runtime-Client-Context"
+#define RUNTIME_API_HEADER_COGNITO_IDENTITY "Lambda-Runtime-Cognito-Identity"
+#define RUNTIME_API_HEADER_TENANT_ID "Lambda-Runtime-Aws-Tenant-Id"
+#define RUNTIME_API_HEADER_CONTENT_TYPE "Content-Type"
+#define RUNTIME_API_HEADER_ERROR_TYPE "Lambda-Runtime-Function-Error-Type"
+#define RUNTIME_API_HEADER_XRAY_CAUSE "Lambda-Runtime-Function-XRay-Error-Cause"
+
+/* The largest request id we accept: ids go into URLs, so they are also restricted to
+ * [A-Za-z0-9._-]. */
+#define RUNTIME_API_MAX_REQUEST_ID 256
+
+/* Creates a client for `address` ("host:port"). Returns NULL and fills err on failure.
+ * The caller owns the result and frees it with runtime_api_free. */
+runtime_api *runtime_api_new(const char *address, runtime_api_error *err);
+void runtime_api_free(runtime_api *api);
+
+/* Blocks (no timeout) until the next invocation. On RUNTIME_API_OK *out points into `api`. */
+runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation **out, runtime_api_error *err);
+
+/* content_type may be NULL (application/json). */
+runtime_api_status runtime_api_post_response(runtime_api *api, const char *request_id, const char *body,
+                                             size_t body_len, const char *content_type, runtime_api_error *err);
+
+/* error_type goes into Lambda-Runtime-Function-Error-Type; xray_cause (may be NULL) into the X-Ray
+ * header when it is small enough. body is the error JSON document. */
+runtime_api_status runtime_api_post_error(runtime_api *api, const char *request_id, const char *error_type,
+                                          const char *body, size_t body_len, const char *xray_cause,
+                                          runtime_api_error *err);
+
+runtime_api_status runtime_api_post_init_error(runtime_api *api, const char *error_type, const char *body,
+                                               size_t body_len, runtime_api_error *err);
+
+/* 1 when `id` is safe to put in a URL path and not too long. */
+int runtime_api_request_id_valid(const char *id, size_t len);
+
+/* Parses a header line ("Name: value\r\n") into inv when it is one of ours; other lines are
+ * ignored. Returns 0, or -1 when out of memory. Exposed for tests and the fuzzer. */
+int runtime_invocation_parse_header(runtime_invocation *inv, const char *line, size_t len);
+/* Marks every header absent (keeping the buffers for reuse) / frees the buffers. */
+void runtime_invocation_reset(runtime_invocation *inv);
+void runtime_invocation_free(runtime_invocation *inv);
+
+#endif

@@ -1,0 +1,57 @@
+# The bootstrap binary, per architecture: build/<arch>/bootstrap; ./bootstrap is the host's.
+
+CC_x86_64 := gcc
+CC_arm64  := aarch64-linux-gnu-gcc
+SRCS := src/main.c src/runtime_api.c src/python.c src/layer.c src/handler.c
+OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o
+
+# -Wno-format-truncation: messages are cut to their buffers on purpose; paths are
+# checked where truncation would matter (layer.c).
+CFLAGS_COMMON := -std=c11 -O2 -g -Wall -Wextra -Werror -Wno-format-truncation -iquote include \
+                 -fvisibility=hidden -MMD -MP
+ifeq ($(ARCH),$(HOST_ARCH))
+  PKG_CONFIG_ENV :=
+  PY_CFLAGS := $(shell $(PYTHON_CONFIG) --includes)
+  SYSROOT_FLAGS :=
+else
+  SYSROOT := $(SYSROOT_$(ARCH))
+  PKG_CONFIG_ENV := PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
+  PY_CFLAGS := -I$(SYSROOT)/usr/include/python3.11 -I$(SYSROOT)/usr/include/aarch64-linux-gnu/python3.11
+  SYSROOT_FLAGS := --sysroot=$(SYSROOT)
+endif
+
+# libcurl: the static HTTP-only build from Debian's source package when it is there
+# (mk/toolchain.mk), else Debian's shared libcurl.
+CURL_PC_DIR := $(CURL_PKG_CONFIG_PATH_$(ARCH))
+ifneq ($(and $(CURL_PC_DIR),$(wildcard $(CURL_PC_DIR)/libcurl.pc)),)
+  CURL_CFLAGS = $(shell PKG_CONFIG_PATH=$(CURL_PC_DIR) pkg-config --cflags libcurl)
+  CURL_LIBS = $(shell PKG_CONFIG_PATH=$(CURL_PC_DIR) pkg-config --static --libs libcurl)
+else
+  CURL_CFLAGS = $(shell $(PKG_CONFIG_ENV) pkg-config --cflags libcurl)
+  CURL_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcurl)
+endif
+CJSON_CFLAGS = $(shell $(PKG_CONFIG_ENV) pkg-config --cflags libcjson)
+CJSON_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcjson)
+
+BOOTSTRAP_CFLAGS = $(CFLAGS_COMMON) $(SYSROOT_FLAGS) $(PY_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(EXTRA_CFLAGS)
+BOOTSTRAP_LDFLAGS = $(SYSROOT_FLAGS) -Wl,-O1,--as-needed,-z,now $(EXTRA_LDFLAGS)
+BOOTSTRAP_LIBS = $(CURL_LIBS) $(CJSON_LIBS) -ldl
+
+.PHONY: bootstrap
+bootstrap: $(OUT)/bootstrap
+ifeq ($(ARCH),$(HOST_ARCH))
+	@cp $(OUT)/bootstrap ./bootstrap
+endif
+
+$(OUT)/bootstrap: $(OBJS)
+	$(CC_$(ARCH)) $(BOOTSTRAP_LDFLAGS) -o $@ $(OBJS) $(BOOTSTRAP_LIBS)
+
+$(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC_$(ARCH)) $(BOOTSTRAP_CFLAGS) -c $< -o $@
+
+$(OUT)/obj/embed.o: src/embed.S src/runtime.py
+	@mkdir -p $(dir $@)
+	$(CC_$(ARCH)) -c -DRUNTIME_PY='"src/runtime.py"' $< -o $@
+
+-include $(OUT)/obj/*.d

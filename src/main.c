@@ -1,0 +1,235 @@
+/*
+ * bootstrap: a custom AWS Lambda runtime for Python.
+ *
+ * The startup sequence, top to bottom:
+ *   1. find this CPU's layer directory and re-exec once so the loader sees its lib/;
+ *   2. load libpython (BOOTSTRAP_LIBPYTHON, the layer's runtime/, or the system's);
+ *   3. start Python, set sys.path and import the handler (failures go to /init/error);
+ *   4. loop: GET /next, run the handler, POST the response or the error.
+ */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "handler.h"
+#include "layer.h"
+#include "python.h"
+#include "runtime_api.h"
+
+#define DEFAULT_RUNTIME_API "127.0.0.1:9001"
+#define EXIT_INIT_FAILED 1
+#define EXIT_RUNTIME_API_FAILED 1
+#define EXIT_USAGE 2
+/* Newest first: the system's libpython when neither the settings nor the layer name one. */
+static const char *const system_libpythons[] = {
+    "libpython3.14.so.1.0", "libpython3.13.so.1.0", "libpython3.12.so.1.0",
+    "libpython3.11.so.1.0", "libpython3.10.so.1.0", "libpython3.9.so.1.0",
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: bootstrap [HANDLER]       serve the Lambda Runtime API (HANDLER defaults to $_HANDLER)\n"
+                 "       bootstrap --version\n"
+                 "settings: AWS_LAMBDA_RUNTIME_API (default " DEFAULT_RUNTIME_API "), LAMBDA_TASK_ROOT (default: cwd),\n"
+                 "          " LAYER_ENV_ROOT " (default " LAYER_DEFAULT_ROOT "), BOOTSTRAP_LIBPYTHON, PYTHONHOME\n");
+}
+
+/* The standard error document, as the managed runtime sends it for init failures. */
+static char *error_document(const char *type, const char *message)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return NULL;
+    cJSON_AddStringToObject(doc, "errorMessage", message);
+    cJSON_AddStringToObject(doc, "errorType", type);
+    cJSON_AddStringToObject(doc, "requestId", "");
+    cJSON_AddItemToObject(doc, "stackTrace", cJSON_CreateArray());
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    return text;
+}
+
+/* Reports a failure that happened before Python could: to stderr and to /init/error. */
+static int fail_init(runtime_api *api, const char *type, const char *message)
+{
+    fprintf(stderr, "bootstrap: init failed: %s: %s\n", type, message);
+    char *body = error_document(type, message);
+    runtime_api_error err = {0};
+    if (api && body && runtime_api_post_init_error(api, type, body, strlen(body), &err) != RUNTIME_API_OK)
+        fprintf(stderr, "bootstrap: could not report the init error: %s\n", err.message);
+    free(body);
+    return EXIT_INIT_FAILED;
+}
+
+/* Step 1: put the layer's lib/ in front of the loader's path. The loader reads
+ * LD_LIBRARY_PATH only at exec, so the process starts over once with it set. */
+static void reexec_with_library_path(const layer *l, char **argv)
+{
+    if (getenv(LAYER_ENV_REEXEC_GUARD)) {
+        unsetenv(LAYER_ENV_REEXEC_GUARD); /* keep the handler's environment as it was given */
+        return;
+    }
+    static char wanted[16384];
+    if (layer_library_path(l, getenv("LD_LIBRARY_PATH"), wanted, sizeof(wanted)) != 1)
+        return;
+    setenv("LD_LIBRARY_PATH", wanted, 1);
+    setenv(LAYER_ENV_REEXEC_GUARD, "1", 1);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "bootstrap: warning: re-exec with LD_LIBRARY_PATH=%s failed (%s); libraries in %s/lib may not load\n",
+            wanted, strerror(errno), l->arch_dir);
+    unsetenv(LAYER_ENV_REEXEC_GUARD);
+}
+
+/* Step 2: the first libpython that loads, in order of precedence. */
+static python *load_python(const layer *l, char *msg, size_t msg_len)
+{
+    const char *chosen = getenv("BOOTSTRAP_LIBPYTHON");
+    if (chosen && *chosen)
+        return python_load(chosen, msg, msg_len);
+    if (l->libpython[0])
+        return python_load(l->libpython, msg, msg_len);
+    for (size_t i = 0; i < sizeof(system_libpythons) / sizeof(system_libpythons[0]); i++) {
+        python *py = python_load(system_libpythons[i], msg, msg_len);
+        if (py)
+            return py;
+    }
+    snprintf(msg, msg_len,
+             "no Python runtime found: BOOTSTRAP_LIBPYTHON is not set, %s%s has no runtime/lib/libpython3.*.so.1.0, "
+             "and the loader finds no libpython3.9 to 3.14",
+             l->arch_dir[0] ? l->arch_dir : l->root, l->arch_dir[0] ? "" : " has no per-arch layer and");
+    return NULL;
+}
+
+/* Step 4, one invocation: hand it to Python and post what comes back. Returns -1 when the
+ * process must end, with *exit_code set. */
+static int serve_invocation(runtime_api *api, python *py, const runtime_invocation *inv, int *exit_code)
+{
+    python_result result;
+    python_invoke(py, inv, &result);
+
+    runtime_api_error err = {0};
+    runtime_api_status st;
+    python_allow_threads(py);
+    if (result.kind == PYTHON_RESULT_RESPONSE)
+        st = runtime_api_post_response(api, inv->request_id.value, result.payload, result.payload_len,
+                                       result.detail, &err);
+    else
+        st = runtime_api_post_error(api, inv->request_id.value, result.detail, result.payload,
+                                    result.payload_len, result.xray_cause, &err);
+    python_end_allow_threads(py);
+
+    if (st == RUNTIME_API_REJECTED)
+        fprintf(stderr, "bootstrap: the platform refused the result of %s: %s\n", inv->request_id.value, err.message);
+    if (st == RUNTIME_API_FATAL) {
+        fprintf(stderr, "bootstrap: lost the Runtime API, exiting: %s\n", err.message);
+        *exit_code = EXIT_RUNTIME_API_FAILED;
+        return -1;
+    }
+    if (result.kind == PYTHON_RESULT_EXIT) {
+        *exit_code = result.exit_code;
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("bootstrap 1.0\n");
+        return 0;
+    }
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    char msg[4096];
+    struct utsname host;
+    char arch[16];
+    layer lay;
+    const char *layer_root = getenv(LAYER_ENV_ROOT);
+    layer_root = (layer_root && *layer_root) ? layer_root : LAYER_DEFAULT_ROOT;
+    uname(&host);
+    int layer_ok = layer_arch_from_machine(host.machine, arch, sizeof(arch), msg, sizeof(msg)) == 0 &&
+                   layer_resolve(&lay, layer_root, arch, msg, sizeof(msg)) == 0;
+    if (layer_ok)
+        reexec_with_library_path(&lay, argv);
+
+    const char *address = getenv("AWS_LAMBDA_RUNTIME_API");
+    runtime_api_error api_err = {0};
+    runtime_api *api = runtime_api_new(address && *address ? address : DEFAULT_RUNTIME_API, &api_err);
+    if (!api) {
+        fprintf(stderr, "bootstrap: %s\n", api_err.message);
+        return EXIT_INIT_FAILED;
+    }
+    if (!layer_ok)
+        return fail_init(api, "Runtime.LayerNotFound", msg);
+
+    python *py = load_python(&lay, msg, sizeof(msg));
+    if (!py)
+        return fail_init(api, "Runtime.PythonNotFound", msg);
+
+    const char *spec = argc == 2 ? argv[1] : getenv("_HANDLER");
+    handler_name handler;
+    char malformed[512];
+    int parsed = handler_parse(spec ? spec : "", &handler, malformed, sizeof(malformed)) == 0;
+    char task_root[PATH_MAX];
+    const char *root_setting = getenv("LAMBDA_TASK_ROOT");
+    if (root_setting && *root_setting)
+        snprintf(task_root, sizeof(task_root), "%s", root_setting);
+    else if (!getcwd(task_root, sizeof(task_root)))
+        snprintf(task_root, sizeof(task_root), ".");
+
+    char site_dirs[LAYER_MAX_SITE_DIRS][PATH_MAX];
+    const char *site_dir_list[LAYER_MAX_SITE_DIRS];
+    int site_dir_count = layer_site_dirs(&lay, python_minor(py), site_dirs, LAYER_MAX_SITE_DIRS);
+    for (int i = 0; i < site_dir_count; i++)
+        site_dir_list[i] = site_dirs[i];
+
+    python_start_options options = {
+        .python_home = (lay.runtime_home[0] && !getenv("BOOTSTRAP_LIBPYTHON")) ? lay.runtime_home : NULL,
+        .handler_spec = spec ? spec : "",
+        .module = parsed ? handler.module : NULL,
+        .function = parsed ? handler.function : NULL,
+        .malformed = parsed ? NULL : malformed,
+        .task_root = task_root,
+        .site_dirs = site_dir_list,
+        .site_dir_count = site_dir_count,
+        .arch = arch,
+        .explain = NULL,
+    };
+    python_init_error init_err;
+    if (python_start(py, &options, &init_err) != 0) {
+        if (!init_err.body)
+            return fail_init(api, init_err.type, init_err.message);
+        runtime_api_error err = {0};
+        if (runtime_api_post_init_error(api, init_err.type, init_err.body, init_err.body_len, &err) != RUNTIME_API_OK)
+            fprintf(stderr, "bootstrap: could not report the init error: %s\n", err.message);
+        python_init_error_clear(&init_err);
+        return EXIT_INIT_FAILED;
+    }
+
+    for (;;) {
+        const runtime_invocation *inv = NULL;
+        python_allow_threads(py);
+        runtime_api_status st = runtime_api_next(api, &inv, &api_err);
+        python_end_allow_threads(py);
+        if (st != RUNTIME_API_OK) {
+            fprintf(stderr, "bootstrap: exiting: %s\n", api_err.message);
+            _exit(EXIT_RUNTIME_API_FAILED);
+        }
+        int exit_code = 0;
+        if (serve_invocation(api, py, inv, &exit_code) != 0)
+            _exit(exit_code);
+    }
+}

@@ -1,0 +1,477 @@
+/*
+ * python: libpython through dlopen and the stable ABI.
+ *
+ * Python.h is included with Py_LIMITED_API set to 3.9 only for its declarations: every
+ * function is called through the table below, filled by dlsym, and each entry's type is
+ * taken from the limited-API declaration of the same name, so using a function outside
+ * the stable ABI does not compile. The binary has no link-time dependency on libpython.
+ */
+#define _GNU_SOURCE
+#define PY_SSIZE_T_CLEAN
+#define Py_LIMITED_API 0x03090000
+#include <Python.h>
+
+#include "python.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* src/runtime.py, embedded by src/embed.S. */
+extern const char bootstrap_runtime_py[];
+
+/* Declared by the headers only for the 3.11+ limited API; the value is the same since 3.3. */
+#ifndef PyBUF_READ
+#define PyBUF_READ 0x100
+#endif
+
+#define RUNTIME_MODULE "bootstrap_runtime"
+/* The code's file name: tracebacks drop the frames that carry it. */
+#define RUNTIME_FILENAME "<bootstrap>/runtime.py"
+
+#define PY_FUNCTIONS(X)                                                                                          \
+    X(Py_InitializeEx)                                                                                           \
+    X(Py_FinalizeEx)                                                                                             \
+    X(Py_DecodeLocale)                                                                                           \
+    X(Py_GetVersion)                                                                                             \
+    X(Py_CompileString)                                                                                          \
+    X(PyImport_ExecCodeModuleEx)                                                                                 \
+    X(PyObject_GetAttrString)                                                                                    \
+    X(PyObject_CallFunctionObjArgs)                                                                              \
+    X(PyTuple_GetItem)                                                                                           \
+    X(PyTuple_Size)                                                                                              \
+    X(PyTuple_New)                                                                                               \
+    X(PyTuple_SetItem)                                                                                           \
+    X(PyBytes_AsStringAndSize)                                                                                   \
+    X(PyBytes_FromStringAndSize)                                                                                 \
+    X(PyUnicode_DecodeUTF8)                                                                                      \
+    X(PyUnicode_AsUTF8String)                                                                                    \
+    X(PyLong_FromLongLong)                                                                                       \
+    X(PyLong_AsLong)                                                                                             \
+    X(PyMemoryView_FromMemory)                                                                                   \
+    X(PyErr_Occurred)                                                                                            \
+    X(PyErr_Print)                                                                                               \
+    X(PyErr_Clear)                                                                                               \
+    X(PyEval_SaveThread)                                                                                         \
+    X(PyEval_RestoreThread)                                                                                      \
+    X(Py_DecRef)                                                                                                 \
+    X(Py_IncRef)                                                                                                 \
+    X(PyCMethod_New)
+
+typedef struct {
+#define PY_DECLARE(name) __typeof__(name) *name;
+    PY_FUNCTIONS(PY_DECLARE)
+#undef PY_DECLARE
+    /* Deprecated since 3.11 but still exported, and the only stable way to place the
+     * standard library before initialisation; declared by hand to avoid the warning. */
+    void (*Py_SetPythonHome)(const wchar_t *);
+    void (*Py_SetProgramName)(const wchar_t *);
+    PyObject *none;
+} py_api;
+
+struct python {
+    void *handle;
+    py_api api;
+    char version[16];
+    int minor;
+    char library[PATH_MAX];
+    wchar_t *home;         /* kept alive for the interpreter's lifetime */
+    wchar_t *program_name; /* same */
+    PyObject *invoke;      /* bootstrap_runtime.invoke */
+    PyObject *last_result; /* keeps the previous result's buffers alive */
+    PyThreadState *saved_thread;
+    python_explain_fn explain;
+    char arch[16];
+    PyMethodDef explain_def;
+    char fallback[512];
+};
+
+/* ---- loading ----------------------------------------------------------------------- */
+
+static int resolve(python *py, char *msg, size_t msg_len)
+{
+#define PY_RESOLVE(name)                                                                                         \
+    if (!(*(void **)&py->api.name = dlsym(py->handle, #name))) {                                                 \
+        snprintf(msg, msg_len, "%s does not export %s: not a CPython 3.9+ library", py->library, #name);         \
+        return -1;                                                                                               \
+    }
+    PY_FUNCTIONS(PY_RESOLVE)
+    PY_RESOLVE(Py_SetPythonHome)
+    PY_RESOLVE(Py_SetProgramName)
+#undef PY_RESOLVE
+    py->api.none = dlsym(py->handle, "_Py_NoneStruct");
+    if (!py->api.none) {
+        snprintf(msg, msg_len, "%s does not export _Py_NoneStruct", py->library);
+        return -1;
+    }
+    return 0;
+}
+
+python *python_load(const char *library, char *msg, size_t msg_len)
+{
+    python *py = calloc(1, sizeof(*py));
+    if (!py) {
+        snprintf(msg, msg_len, "out of memory");
+        return NULL;
+    }
+    snprintf(py->library, sizeof(py->library), "%s", library);
+    /* RTLD_GLOBAL: extension modules (_json, _ssl, ...) are not linked against libpython
+     * and find its symbols in the global scope. */
+    py->handle = dlopen(library, RTLD_NOW | RTLD_GLOBAL);
+    if (!py->handle) {
+        snprintf(msg, msg_len, "cannot load %s: %s", library, dlerror());
+        free(py);
+        return NULL;
+    }
+    struct link_map *map = NULL;
+    if (dlinfo(py->handle, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name && map->l_name[0])
+        snprintf(py->library, sizeof(py->library), "%s", map->l_name);
+    if (resolve(py, msg, msg_len) != 0) {
+        dlclose(py->handle);
+        free(py);
+        return NULL;
+    }
+    int major = 0, minor = 0;
+    if (sscanf(py->api.Py_GetVersion(), "%d.%d", &major, &minor) != 2 || major != 3 || minor < 9) {
+        snprintf(msg, msg_len, "%s is Python %.20s; bootstrap needs Python 3.9 or newer", py->library,
+                 py->api.Py_GetVersion());
+        dlclose(py->handle);
+        free(py);
+        return NULL;
+    }
+    py->minor = minor;
+    snprintf(py->version, sizeof(py->version), "3.%d", minor);
+    return py;
+}
+
+const char *python_version(const python *py)
+{
+    return py->version;
+}
+
+const char *python_library_path(const python *py)
+{
+    return py->library;
+}
+
+int python_minor(const python *py)
+{
+    return py->minor;
+}
+
+/* ---- starting ---------------------------------------------------------------------- */
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The prefix whose lib/python3.X/ holds the standard library, found by walking up from the
+ * library's directory: <prefix>/lib/libpython3.X.so (layers, pyenv) and
+ * <prefix>/lib/<triplet>/libpython3.X.so (Debian) both lead to it. */
+static int derive_home(const python *py, char *home, size_t home_len)
+{
+    char dir[PATH_MAX], probe[PATH_MAX + 64];
+    snprintf(dir, sizeof(dir), "%s", py->library);
+    for (int level = 0; level < 3; level++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+            return -1;
+        *slash = '\0';
+        snprintf(probe, sizeof(probe), "%s/lib/python%s/os.py", dir, py->version);
+        if (exists(probe)) {
+            snprintf(home, home_len, "%s", dir);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void init_error_set(python_init_error *err, const char *type, const char *fmt, const char *arg)
+{
+    snprintf(err->type, sizeof(err->type), "%s", type);
+    snprintf(err->message, sizeof(err->message), fmt, arg);
+    err->body = NULL;
+    err->body_len = 0;
+}
+
+/* Before Py_InitializeEx, which aborts the process when it cannot find the standard library. */
+static int place_stdlib(python *py, const python_start_options *opt, python_init_error *err)
+{
+    if (getenv("PYTHONHOME"))
+        return 0; /* the user's choice, honoured by Python itself */
+    char home[PATH_MAX], probe[PATH_MAX + 64];
+    if (opt->python_home)
+        snprintf(home, sizeof(home), "%s", opt->python_home);
+    else if (derive_home(py, home, sizeof(home)) != 0)
+        return 0; /* let Python search from its compiled-in prefix */
+    snprintf(probe, sizeof(probe), "%s/lib/python%s/encodings", home, py->version);
+    if (!exists(probe)) {
+        char detail[PATH_MAX + 128];
+        snprintf(detail, sizeof(detail), "%s (looked for %s)", home, probe);
+        init_error_set(err, "Runtime.InvalidPythonRuntime", "the Python runtime at %s has no standard library",
+                       detail);
+        return -1;
+    }
+    py->home = py->api.Py_DecodeLocale(home, NULL);
+    if (!py->home) {
+        init_error_set(err, "Runtime.InvalidPythonRuntime", "cannot decode the path %s", home);
+        return -1;
+    }
+    py->api.Py_SetPythonHome(py->home);
+    /* sys.executable then names a real interpreter when the prefix ships one. */
+    snprintf(probe, sizeof(probe), "%s/bin/python%s", home, py->version);
+    if (exists(probe) && (py->program_name = py->api.Py_DecodeLocale(probe, NULL)))
+        py->api.Py_SetProgramName(py->program_name);
+    return 0;
+}
+
+static PyObject *str_or_none(python *py, const char *s, size_t len, int present)
+{
+    if (!present) {
+        py->api.Py_IncRef(py->api.none);
+        return py->api.none;
+    }
+    /* Header bytes that are not UTF-8 must not make the call fail. */
+    return py->api.PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "replace");
+}
+
+static PyObject *str_of(python *py, const char *s)
+{
+    return str_or_none(py, s, s ? strlen(s) : 0, s != NULL);
+}
+
+/* One interpreter per process: the explain callback finds it here. */
+static python *the_python;
+
+/* bootstrap_runtime.explain(path): the doctor's sentence about a shared object, or None. */
+static PyObject *explain_shared_object(PyObject *self, PyObject *args)
+{
+    (void)self;
+    python *py = the_python;
+    PyObject *path = py->api.PyTuple_GetItem(args, 0);
+    PyObject *encoded = path ? py->api.PyUnicode_AsUTF8String(path) : NULL;
+    char *c_path = NULL;
+    Py_ssize_t len = 0;
+    if (!encoded || py->api.PyBytes_AsStringAndSize(encoded, &c_path, &len) != 0) {
+        py->api.Py_DecRef(encoded);
+        return NULL;
+    }
+    char finding[1024];
+    int found = py->explain && py->explain(c_path, py->arch, py->version, finding, sizeof(finding)) > 0;
+    py->api.Py_DecRef(encoded);
+    if (!found) {
+        py->api.Py_IncRef(py->api.none);
+        return py->api.none;
+    }
+    return str_of(py, finding);
+}
+
+static PyObject *string_tuple(python *py, const char *const *items, int count)
+{
+    PyObject *t = py->api.PyTuple_New(count);
+    for (int i = 0; t && i < count; i++) {
+        PyObject *s = str_of(py, items[i]);
+        if (!s || py->api.PyTuple_SetItem(t, i, s) != 0) {
+            py->api.Py_DecRef(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+/* Copies the (type, body) pair that bootstrap_runtime.init returns on failure. */
+static int take_init_error(python *py, PyObject *result, python_init_error *err)
+{
+    char *type = NULL, *body = NULL, *message = NULL;
+    Py_ssize_t type_len = 0, body_len = 0, message_len = 0;
+    if (py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(result, 0), &type, &type_len) != 0 ||
+        py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(result, 1), &body, &body_len) != 0 ||
+        py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(result, 2), &message, &message_len) != 0)
+        return -1;
+    snprintf(err->type, sizeof(err->type), "%s", type);
+    snprintf(err->message, sizeof(err->message), "%s", message);
+    err->body = malloc((size_t)body_len + 1);
+    if (!err->body)
+        return -1;
+    memcpy(err->body, body, (size_t)body_len + 1);
+    err->body_len = (size_t)body_len;
+    return 0;
+}
+
+/* Something in the runtime itself failed: print Python's traceback and say so. */
+static int runtime_failure(python *py, python_init_error *err, const char *what)
+{
+    if (py->api.PyErr_Occurred())
+        py->api.PyErr_Print();
+    init_error_set(err, "Runtime.InternalError", "the runtime failed while %s (traceback above)", what);
+    return -1;
+}
+
+int python_start(python *py, const python_start_options *opt, python_init_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    the_python = py;
+    py->explain = opt->explain;
+    snprintf(py->arch, sizeof(py->arch), "%s", opt->arch);
+    if (place_stdlib(py, opt, err) != 0)
+        return -1;
+    py->api.Py_InitializeEx(1);
+
+    PyObject *code = py->api.Py_CompileString(bootstrap_runtime_py, RUNTIME_FILENAME, Py_file_input);
+    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(RUNTIME_MODULE, code, RUNTIME_FILENAME) : NULL;
+    py->api.Py_DecRef(code);
+    PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
+    py->invoke = module ? py->api.PyObject_GetAttrString(module, "invoke") : NULL;
+    py->api.Py_DecRef(module);
+    if (!init || !py->invoke) {
+        py->api.Py_DecRef(init);
+        return runtime_failure(py, err, "loading " RUNTIME_FILENAME);
+    }
+
+    py->explain_def = (PyMethodDef){"explain", explain_shared_object, METH_VARARGS, NULL};
+    PyObject *explain = py->api.PyCMethod_New(&py->explain_def, NULL, NULL, NULL);
+    PyObject *args[] = {
+        str_of(py, opt->handler_spec), str_of(py, opt->module), str_of(py, opt->function),
+        str_of(py, opt->malformed),    str_of(py, opt->task_root),
+        string_tuple(py, opt->site_dirs, opt->site_dir_count), explain,
+    };
+    const size_t nargs = sizeof(args) / sizeof(args[0]);
+    PyObject *result = NULL;
+    int complete = 1;
+    for (size_t i = 0; i < nargs; i++)
+        complete = complete && args[i];
+    if (complete)
+        result = py->api.PyObject_CallFunctionObjArgs(init, args[0], args[1], args[2], args[3], args[4], args[5],
+                                                      args[6], NULL);
+    for (size_t i = 0; i < nargs; i++)
+        py->api.Py_DecRef(args[i]);
+    py->api.Py_DecRef(init);
+    if (!result)
+        return runtime_failure(py, err, "importing the handler");
+    int rc = 0;
+    if (result != py->api.none) {
+        rc = -1;
+        if (take_init_error(py, result, err) != 0)
+            runtime_failure(py, err, "reporting an init error");
+    }
+    py->api.Py_DecRef(result);
+    return rc;
+}
+
+void python_init_error_clear(python_init_error *err)
+{
+    free(err->body);
+    err->body = NULL;
+    err->body_len = 0;
+}
+
+/* ---- invoking ---------------------------------------------------------------------- */
+
+static PyObject *header_value(python *py, const runtime_api_header *h)
+{
+    return str_or_none(py, h->value, h->len, h->present);
+}
+
+/* The runtime's own failure, reported without Python's help. */
+static void invoke_fallback(python *py, const runtime_invocation *inv, python_result *out)
+{
+    if (py->api.PyErr_Occurred())
+        py->api.PyErr_Print();
+    int n = snprintf(py->fallback, sizeof(py->fallback),
+                     "{\"errorMessage\": \"The runtime failed to handle the invocation; its log has the traceback\", "
+                     "\"errorType\": \"Runtime.InternalError\", \"requestId\": \"%s\", \"stackTrace\": []}",
+                     inv->request_id.value);
+    out->kind = PYTHON_RESULT_ERROR;
+    out->payload = py->fallback;
+    out->payload_len = (n > 0 && (size_t)n < sizeof(py->fallback)) ? (size_t)n : strlen(py->fallback);
+    out->detail = "Runtime.InternalError";
+    out->xray_cause = NULL;
+    out->exit_code = 0;
+}
+
+/* Reads (kind, payload, detail, xray_cause, exit_code) as returned by bootstrap_runtime.invoke. */
+static int take_result(python *py, PyObject *result, python_result *out)
+{
+    char *payload = NULL, *detail = NULL, *xray = NULL;
+    Py_ssize_t payload_len = 0, detail_len = 0, xray_len = 0;
+    if (py->api.PyTuple_Size(result) != 5)
+        return -1;
+    long kind = py->api.PyLong_AsLong(py->api.PyTuple_GetItem(result, 0));
+    long exit_code = py->api.PyLong_AsLong(py->api.PyTuple_GetItem(result, 4));
+    PyObject *xray_obj = py->api.PyTuple_GetItem(result, 3);
+    if (py->api.PyErr_Occurred() ||
+        py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(result, 1), &payload, &payload_len) != 0 ||
+        py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(result, 2), &detail, &detail_len) != 0 ||
+        (xray_obj != py->api.none && py->api.PyBytes_AsStringAndSize(xray_obj, &xray, &xray_len) != 0))
+        return -1;
+    if (kind < PYTHON_RESULT_RESPONSE || kind > PYTHON_RESULT_EXIT)
+        return -1;
+    out->kind = (python_result_kind)kind;
+    out->payload = payload;
+    out->payload_len = (size_t)payload_len;
+    out->detail = detail;
+    out->xray_cause = xray;
+    out->exit_code = (int)exit_code;
+    return 0;
+}
+
+void python_invoke(python *py, const runtime_invocation *inv, python_result *out)
+{
+    py->api.Py_DecRef(py->last_result);
+    py->last_result = NULL;
+
+    /* The event is lent to Python as a memoryview: no copy, and runtime.py does not keep it. */
+    PyObject *args[] = {
+        header_value(py, &inv->request_id),
+        py->api.PyMemoryView_FromMemory((char *)inv->body, (Py_ssize_t)inv->body_len, PyBUF_READ),
+        header_value(py, &inv->content_type),
+        py->api.PyLong_FromLongLong(inv->deadline),
+        header_value(py, &inv->function_arn),
+        header_value(py, &inv->trace_id),
+        header_value(py, &inv->client_context),
+        header_value(py, &inv->cognito_identity),
+        header_value(py, &inv->tenant_id),
+    };
+    const size_t nargs = sizeof(args) / sizeof(args[0]);
+    int complete = 1;
+    for (size_t i = 0; i < nargs; i++)
+        complete = complete && args[i];
+    PyObject *result = NULL;
+    if (complete)
+        result = py->api.PyObject_CallFunctionObjArgs(py->invoke, args[0], args[1], args[2], args[3], args[4],
+                                                      args[5], args[6], args[7], args[8], NULL);
+    for (size_t i = 0; i < nargs; i++)
+        py->api.Py_DecRef(args[i]);
+    if (!result || take_result(py, result, out) != 0) {
+        py->api.Py_DecRef(result);
+        invoke_fallback(py, inv, out);
+        return;
+    }
+    py->last_result = result;
+}
+
+void python_allow_threads(python *py)
+{
+    py->saved_thread = py->api.PyEval_SaveThread();
+}
+
+void python_end_allow_threads(python *py)
+{
+    py->api.PyEval_RestoreThread(py->saved_thread);
+    py->saved_thread = NULL;
+}
+
+int python_finalize(python *py)
+{
+    py->api.Py_DecRef(py->last_result);
+    py->last_result = NULL;
+    py->api.Py_DecRef(py->invoke);
+    py->invoke = NULL;
+    return py->api.Py_FinalizeEx();
+}

@@ -1,0 +1,724 @@
+"""The Python half of bootstrap: handler import, event dispatch, context and logging.
+
+The C side (src/python.c) calls init() once and invoke() per event; everything here
+behaves as the managed Python runtime (awslambdaric) does. Start-up cost matters, so only
+builtin modules are imported up front: json, traceback and logging support are loaded
+the first time they are needed.
+"""
+
+import _json
+import os
+import sys
+import time
+
+# Frames from this file are dropped from the stack traces users see.
+_RUNTIME_FILE = __file__
+
+_CONTENT_TYPE_JSON = "application/json"
+_JSON_BYTES = b"application/json"
+_BINARY_BYTES = b"application/unknown"
+
+_RESPONSE, _ERROR, _EXIT = 0, 1, 2
+
+# errorType values of the managed runtime.
+_MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
+_IMPORT_MODULE_ERROR = "Runtime.ImportModuleError"
+_USER_CODE_SYNTAX_ERROR = "Runtime.UserCodeSyntaxError"
+_HANDLER_NOT_FOUND = "Runtime.HandlerNotFound"
+_BUILT_IN_MODULE_CONFLICT = "Runtime.BuiltInModuleConflict"
+_MARSHAL_ERROR = "Runtime.MarshalError"
+_UNMARSHAL_ERROR = "Runtime.UnmarshalError"
+_CONTEXT_UNMARSHAL_ERROR = "Runtime.LambdaContextUnmarshalError"
+
+_ERROR_LOG_LINE_TERMINATE = "\r"
+_ERROR_LOG_INDENT = "\u00a0"
+_LOG_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_UNHANDLED_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code."
+)
+
+
+class FaultException(Exception):
+    """A failure of the runtime's own making, reported with a Runtime.* error type."""
+
+    def __init__(self, exception_type, msg, trace=None):
+        super().__init__(msg)
+        self.exception_type = exception_type
+        self.msg = msg
+        self.trace = trace
+
+
+# --- settings read once --------------------------------------------------------------
+
+_environ = os.environ
+_log_format_json = (_environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
+_log_level = {None: "", "TRACE": "DEBUG"}.get(
+    _environ.get("AWS_LAMBDA_LOG_LEVEL"), _environ.get("AWS_LAMBDA_LOG_LEVEL") or ""
+).upper()
+# Python 3.12+ managed runtimes write non-ASCII characters as they are.
+_ensure_ascii = sys.version_info < (3, 12)
+
+_current_request_id = None
+_current_tenant_id = None
+
+
+# --- JSON through the _json accelerator (import json costs ~10 ms of start-up) --------
+
+_INFINITY = float("inf")
+
+
+class _DecoderSettings:
+    """What _json.make_scanner reads: json.JSONDecoder's defaults."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": -_INFINITY, "Infinity": _INFINITY, "NaN": float("nan")}.__getitem__
+    memo = None
+
+
+_scan_once = _json.make_scanner(_DecoderSettings())
+_WHITESPACE = " \t\n\r"
+
+
+def _decode_error(msg, doc, pos):
+    from json import JSONDecodeError
+
+    return JSONDecodeError(msg, doc, pos)
+
+
+def json_loads(text):
+    """json.loads(text) for a str, with the same results and error messages."""
+    if text.startswith("\ufeff"):
+        raise _decode_error("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _scan_once(text, start)
+    except StopIteration as err:
+        raise _decode_error("Expecting value", text, err.value) from None
+    if end != len(text) and text[end:].lstrip(_WHITESPACE):
+        end = len(text) - len(text[end:].lstrip(_WHITESPACE))
+        raise _decode_error("Extra data", text, end)
+    return value
+
+
+class _HasDecimal(Exception):
+    pass
+
+
+def _not_serializable(o):
+    if "decimal" in sys.modules and isinstance(o, sys.modules["decimal"].Decimal):
+        raise _HasDecimal()
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+
+_encode_string = _json.encode_basestring_ascii if _ensure_ascii else _json.encode_basestring
+
+
+def json_dumps(value):
+    """json.dumps(value, allow_nan=True) with Decimal written as a number, as awslambdaric does."""
+    encoder = _json.make_encoder({}, _not_serializable, _encode_string, None, ": ", ", ", False, False, True)
+    try:
+        return "".join(encoder(value, 0))
+    except _HasDecimal:
+        return _json_dumps_with_decimals(value)
+
+
+class _RawNumber(float):
+    __slots__ = ("text",)
+
+
+def _json_dumps_with_decimals(value):
+    # The pure-Python encoder takes a float formatter, which lets a Decimal be written
+    # exactly (str(d)) instead of through float.
+    from json import encoder as json_encoder
+    import decimal
+
+    def default(o):
+        if isinstance(o, decimal.Decimal):
+            raw = _RawNumber(0.0)
+            raw.text = "NaN" if o.is_nan() else str(o)
+            return raw
+        raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+    def floatstr(o, _repr=float.__repr__):
+        if isinstance(o, _RawNumber):
+            return o.text
+        if o != o:
+            return "NaN"
+        if o == _INFINITY:
+            return "Infinity"
+        if o == -_INFINITY:
+            return "-Infinity"
+        return _repr(o)
+
+    iterencode = json_encoder._make_iterencode(
+        {}, default, _encode_string, None, floatstr, ": ", ", ", False, False, True
+    )
+    return "".join(iterencode(value, 0))
+
+
+# --- errors and stack traces --------------------------------------------------------
+
+
+def make_error(error_message, error_type, stack_trace, request_id=None):
+    return {
+        "errorMessage": error_message if error_message else "",
+        "errorType": error_type if error_type else "",
+        "requestId": request_id if request_id is not None else "",
+        "stackTrace": stack_trace if stack_trace else [],
+    }
+
+
+def _user_frames(tb):
+    """The traceback's frames from the first one outside this file, as (file, line, name, text)."""
+    import traceback
+
+    frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(tb)]
+    for i, frame in enumerate(frames):
+        if frame[0] != _RUNTIME_FILE:
+            return frames[i:]
+    return []
+
+
+def _format_frames(frames):
+    import traceback
+
+    return traceback.format_list(frames)
+
+
+def _xray_fault(error_type, message, frames):
+    stack = [{"label": name, "path": path, "line": line} for path, line, name, _ in frames]
+    return {
+        "working_directory": os.getcwd(),
+        "exceptions": [{"message": message, "type": error_type, "stack": stack}],
+        "paths": list({path for path, _, _, _ in frames}),
+    }
+
+
+def _exception_result(exc, request_id=None):
+    frames = _user_frames(exc.__traceback__)
+    error_type = type(exc).__name__
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not take the runtime down
+        message = f"<unprintable {error_type} object>"
+    result = make_error(message, error_type, _format_frames(frames), request_id)
+    return result, _xray_fault(error_type, message, frames)
+
+
+def _indent_nbsp(line):
+    stripped = line.lstrip(" ")
+    return _ERROR_LOG_INDENT * (len(line) - len(stripped)) + stripped
+
+
+def log_error(error_result):
+    """Writes an error to the log as one event: lines joined with \\r (or one JSON line)."""
+    if _log_format_json:
+        record = {
+            "timestamp": time.strftime(_LOG_DATETIME_FORMAT, time.gmtime()),
+            "level": "ERROR",
+            **error_result,
+        }
+        _log_sink.log_error([_safe_json(record)])
+        return
+    description = "[ERROR]"
+    if error_result.get("errorType"):
+        description += " " + error_result["errorType"]
+    if error_result.get("errorMessage"):
+        if error_result.get("errorType"):
+            description += ":"
+        description += " " + error_result["errorMessage"]
+    lines = [description]
+    stack_trace = error_result.get("stackTrace")
+    if stack_trace is not None:
+        lines.append("Traceback (most recent call last):")
+        for element in stack_trace:
+            if element == "":
+                lines.append("")
+            else:
+                lines.extend(_indent_nbsp(line) for line in element.splitlines())
+    _log_sink.log_error(lines)
+
+
+def _safe_json(value):
+    try:
+        return json_dumps(value)
+    except Exception:
+        return json_dumps({k: str(v) for k, v in value.items()})
+
+
+# --- log sinks ----------------------------------------------------------------------
+
+
+class _StandardLogSink:
+    def log(self, msg, frame_type=None):
+        sys.stdout.write(msg)
+
+    def log_error(self, lines):
+        sys.stdout.write(_ERROR_LOG_LINE_TERMINATE.join(lines) + "\n")
+
+
+class _FramedLogSink:
+    """The telemetry pipe's framing: type, length, microsecond timestamp, message."""
+
+    TEXT, JSON = 0xA55A0003, 0xA55A0002
+    ERROR_TEXT, ERROR_JSON = 0xA55A0017, 0xA55A0016
+
+    def __init__(self, fd):
+        self.file = os.fdopen(fd, "wb", 0)
+
+    def log(self, msg, frame_type=None):
+        data = msg.encode("utf-8", "replace")
+        header = (frame_type or self.TEXT).to_bytes(4, "big") + len(data).to_bytes(4, "big")
+        self.file.write(header + (time.time_ns() // 1000).to_bytes(8, "big") + data)
+
+    def log_error(self, lines):
+        self.log("\n".join(lines), self.ERROR_JSON if _log_format_json else self.ERROR_TEXT)
+
+
+class _Unbuffered:
+    """stdout and stderr reach the log at once, as in the managed runtime."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    def write(self, msg):
+        n = self.stream.write(msg)
+        self.stream.flush()
+        return n
+
+    def writelines(self, lines):
+        self.stream.writelines(lines)
+        self.stream.flush()
+
+
+def _create_log_sink():
+    fd = _environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
+    if fd is not None:
+        try:
+            return _FramedLogSink(int(fd))
+        except (ValueError, OSError):
+            pass
+    return _StandardLogSink()
+
+
+_log_sink = _StandardLogSink()
+
+
+# --- logging: configured when the handler first imports it ---------------------------
+
+_RESERVED_LOG_FIELDS = frozenset(
+    (
+        "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module",
+        "exc_info", "exc_text", "stack_info", "lineno", "funcName", "created", "msecs",
+        "relativeCreated", "thread", "threadName", "processName", "process",
+        "aws_request_id", "tenant_id", "_frame_type", "taskName",
+    )
+)
+
+
+def _configure_logging(logging):
+    """Installs the managed runtime's root handler: text or JSON records with the request id."""
+    logging.Formatter.converter = time.gmtime
+
+    class LambdaLoggerFilter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = _current_request_id or ""
+            record.tenant_id = _current_tenant_id
+            return True
+
+    class LambdaLoggerHandler(logging.Handler):
+        def __init__(self, sink):
+            super().__init__()
+            self.log_sink = sink
+
+        def emit(self, record):
+            try:
+                msg = self.format(record)
+                level = min(50, max(0, record.levelno)) // 10 * 10
+                self.log_sink.log(msg, _frame_type(level))
+            except Exception:
+                self.handleError(record)
+
+    handler = LambdaLoggerHandler(_log_sink)
+    if _log_format_json:
+        handler.setFormatter(_json_formatter(logging))
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                _LOG_DATETIME_FORMAT,
+            )
+        )
+    if _log_level in logging._nameToLevel:
+        logging.getLogger().setLevel(_log_level)
+    handler.addFilter(LambdaLoggerFilter())
+    logging.getLogger().addHandler(handler)
+
+
+def _frame_type(level):
+    base = 0xA55A0002 if _log_format_json else 0xA55A0003
+    if not (_log_format_json or _log_level):
+        return base
+    return base + {0: 0, 10: 8, 20: 12, 30: 16, 40: 20, 50: 24}.get(level, 0)
+
+
+def _json_formatter(logging):
+    import traceback
+    from datetime import datetime, timezone
+
+    class JsonFormatter(logging.Formatter):
+        def formatTime(self, record, datefmt=None):
+            when = datetime.fromtimestamp(record.created, tz=timezone.utc)
+            return when.strftime(_LOG_DATETIME_FORMAT + ".%f")[:-3] + "Z"
+
+        def format(self, record):
+            record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+            record.levelname = logging.getLevelName(record.levelno)
+            exc_info = record.exc_info
+            result = {
+                "timestamp": self.formatTime(record),
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+                "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+                "errorType": exc_info[0].__name__ if exc_info else None,
+                "errorMessage": str(exc_info[1]) if exc_info else None,
+                "requestId": getattr(record, "aws_request_id", None),
+                "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None,
+            }
+            if getattr(record, "tenant_id", None) is not None:
+                result["tenantId"] = record.tenant_id
+            result.update(
+                (key, value)
+                for key, value in record.__dict__.items()
+                if key not in _RESERVED_LOG_FIELDS and key not in result
+            )
+            result = {k: v for k, v in result.items() if v is not None}
+            encoder = _json.make_encoder(
+                {}, str, _json.encode_basestring, None, ": ", ", ", False, False, True
+            )
+            return "".join(encoder(result, 0)) + "\n"
+
+    return JsonFormatter()
+
+
+class _LoggingSetupFinder:
+    """Configures logging the moment user code imports it, so a handler that never logs
+    does not pay for importing logging at start-up."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(cls)
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            spec = find_spec(name, path, target) if find_spec else None
+            if spec is not None:
+                break
+        else:
+            return None
+        exec_module = spec.loader.exec_module
+
+        def exec_and_configure(module):
+            exec_module(module)
+            _configure_logging(module)
+
+        spec.loader.exec_module = exec_and_configure
+        return spec
+
+
+def _install_logging_setup():
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        _configure_logging(logging)
+    else:
+        sys.meta_path.insert(0, _LoggingSetupFinder)
+
+
+def _warn(message):
+    """logging.warning(message) through the Lambda handler, as the managed runtime logs it."""
+    import logging
+
+    logging.warning(message)
+
+
+# --- the context object --------------------------------------------------------------
+
+
+class CognitoIdentity:
+    __slots__ = ["cognito_identity_id", "cognito_identity_pool_id"]
+
+    def __repr__(self):
+        return (
+            f"CognitoIdentity([cognito_identity_id={self.cognito_identity_id},"
+            f"cognito_identity_pool_id={self.cognito_identity_pool_id}])"
+        )
+
+
+class Client:
+    __slots__ = ["installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name"]
+
+    def __repr__(self):
+        return (
+            f"Client([installation_id={self.installation_id},app_title={self.app_title},"
+            f"app_version_name={self.app_version_name},app_version_code={self.app_version_code},"
+            f"app_package_name={self.app_package_name}])"
+        )
+
+
+class ClientContext:
+    __slots__ = ["custom", "env", "client"]
+
+    def __repr__(self):
+        return f"ClientContext([custom={self.custom},env={self.env},client={self.client}])"
+
+
+def _object_from_dict(cls, values):
+    if values is None:
+        return None
+    obj = cls()
+    for field in cls.__slots__:
+        setattr(obj, field, values.get(field) if isinstance(values, dict) else None)
+    return obj
+
+
+_W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+
+
+class LambdaContext:
+    """The handler's second argument, with the managed runtime's attributes and types."""
+
+    def __init__(self, request_id, client_context, cognito_identity, deadline_ms, invoked_function_arn,
+                 tenant_id):
+        self.aws_request_id = request_id
+        self.log_group_name = _environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = _environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = _environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = _environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = _environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = invoked_function_arn
+        self.tenant_id = tenant_id
+        self._w3c_fields = {}
+        if isinstance(client_context, dict) and "w3c" in client_context:
+            w3c = client_context.pop("w3c")
+            if isinstance(w3c, dict):
+                self._w3c_fields = {k: w3c[k] for k in _W3C_FIELDS if isinstance(w3c.get(k), str)}
+        self.client_context = _object_from_dict(ClientContext, client_context)
+        if self.client_context is not None:
+            self.client_context.client = _object_from_dict(Client, self.client_context.client)
+        identity = CognitoIdentity()
+        identity.cognito_identity_id = None
+        identity.cognito_identity_pool_id = None
+        if isinstance(cognito_identity, dict):
+            identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
+            identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
+        self.identity = identity
+        self._epoch_deadline_time_in_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        remaining = self._epoch_deadline_time_in_ms - int(time.time() * 1000)
+        return remaining if remaining > 0 else 0
+
+    def w3c(self):
+        return dict(self._w3c_fields)
+
+    def log(self, msg):
+        _log_sink.log(str(msg))
+
+    def __repr__(self):
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},log_group_name={self.log_group_name},"
+            f"log_stream_name={self.log_stream_name},function_name={self.function_name},"
+            f"memory_limit_in_mb={self.memory_limit_in_mb},function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},client_context={self.client_context},"
+            f"identity={self.identity},tenant_id={self.tenant_id}])"
+        )
+
+
+def _parse_json_header(value, name):
+    try:
+        return json_loads(value)
+    except Exception as e:
+        raise FaultException(_CONTEXT_UNMARSHAL_ERROR, f"Unable to parse {name} JSON: {e}")
+
+
+# --- init ----------------------------------------------------------------------------
+
+_handler = None
+_explain = None
+
+
+def _set_sys_path(task_root, site_dirs):
+    """LAMBDA_TASK_ROOT first, then the layer's package dirs (with their .pth files), then the
+    standard library. A user-set PYTHONPATH turns the layer dirs off, as in the managed runtime."""
+    if site_dirs and "PYTHONPATH" not in _environ:
+        import site
+
+        for directory in site_dirs:
+            site.addsitedir(directory)
+        rest = [p for p in sys.path if p not in site_dirs]
+        sys.path[:] = list(site_dirs) + rest
+    sys.path.insert(0, task_root)
+
+
+def _shared_object_finding(exc):
+    """The doctor's sentence about the shared object an import failed on, if any."""
+    if _explain is None:
+        return None
+    text = str(exc)
+    candidates = [getattr(exc, "path", None), getattr(exc, "filename", None)]
+    candidates += [word.strip("'\":,()") for word in text.split()]
+    for candidate in candidates:
+        if candidate and ".so" in candidate and candidate.startswith("/"):
+            try:
+                finding = _explain(candidate)
+            except Exception:
+                finding = None
+            if finding:
+                return finding
+    return None
+
+
+def _load_handler(spec, module_name, function_name, malformed):
+    if malformed is not None:
+        raise FaultException(_MALFORMED_HANDLER_NAME, malformed)
+    shown_module = spec.rsplit(".", 1)[0]
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise FaultException(
+            _BUILT_IN_MODULE_CONFLICT, f"Cannot use built-in module {shown_module} as a handler module"
+        )
+    try:
+        __import__(module_name)
+        module = sys.modules[module_name]
+    except ImportError as e:
+        message = f"Unable to import module '{shown_module}': {e}"
+        finding = _shared_object_finding(e)
+        if finding:
+            message += f" ({finding})"
+        raise FaultException(_IMPORT_MODULE_ERROR, message)
+    except SyntaxError as e:
+        trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
+        raise FaultException(_USER_CODE_SYNTAX_ERROR, f"Syntax error in module '{shown_module}': {e}", trace)
+    try:
+        return getattr(module, function_name)
+    except AttributeError:
+        raise FaultException(_HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{shown_module}'")
+
+
+def init(spec, module_name, function_name, malformed, task_root, site_dirs, explain):
+    """Prepares the process and imports the handler. Returns None, or (error type, error
+    document, log line) as bytes for /runtime/init/error."""
+    global _handler, _explain, _log_sink
+    _explain = explain
+    sys.stdout = _Unbuffered(sys.stdout)
+    sys.stderr = _Unbuffered(sys.stderr)
+    _log_sink = _create_log_sink()
+    _install_logging_setup()
+    _set_sys_path(task_root, site_dirs)
+    try:
+        _handler = _load_handler(spec, module_name, function_name, malformed)
+        return None
+    except FaultException as e:
+        error = make_error(e.msg, e.exception_type, e.trace)
+    except Exception as e:
+        error, _ = _exception_result(e)
+    try:
+        _warn(_UNHANDLED_WARNING)
+    except Exception:
+        pass
+    log_error(error)
+    summary = f"{error['errorType']}: {error['errorMessage']}"
+    return (error["errorType"].encode(), _safe_json(error).encode("utf-8", "replace"),
+            summary.encode("utf-8", "replace"))
+
+
+# --- invoke --------------------------------------------------------------------------
+
+
+def _unmarshal(event, content_type):
+    if content_type is not None and content_type != _CONTENT_TYPE_JSON:
+        return bytes(event)
+    try:
+        return json_loads(str(event, "utf-8"))
+    except Exception as e:
+        raise FaultException(_UNMARSHAL_ERROR, f"Unable to unmarshal input: {e}")
+
+
+def _marshal(response):
+    if isinstance(response, bytes):
+        return response, _BINARY_BYTES
+    try:
+        return json_dumps(response).encode("utf-8"), _JSON_BYTES
+    except Exception as e:
+        raise FaultException(_MARSHAL_ERROR, f"Unable to marshal response: {e}")
+
+
+def _error_tuple(error, xray, kind=_ERROR, exit_code=0):
+    log_error(error)
+    body = _safe_json(error).encode("utf-8", "replace")
+    cause = _safe_json(xray).encode("utf-8", "replace") if xray is not None else None
+    return kind, body, error["errorType"].encode("utf-8", "replace"), cause, exit_code
+
+
+def _set_trace_id(trace_id):
+    if trace_id is not None:
+        _environ["_X_AMZN_TRACE_ID"] = trace_id
+    elif "_X_AMZN_TRACE_ID" in _environ:
+        del _environ["_X_AMZN_TRACE_ID"]
+
+
+def invoke(request_id, event, content_type, deadline_ms, function_arn, trace_id, client_context,
+           cognito_identity, tenant_id):
+    """Runs the handler for one event. Returns (kind, payload, content or error type,
+    X-Ray cause or None, exit code), all text as bytes."""
+    global _current_request_id, _current_tenant_id
+    _current_request_id = request_id
+    _current_tenant_id = tenant_id
+    _set_trace_id(trace_id)
+    try:
+        context = LambdaContext(
+            request_id,
+            _parse_json_header(client_context, "Client Context") if client_context else None,
+            _parse_json_header(cognito_identity, "Cognito Identity") if cognito_identity else None,
+            deadline_ms,
+            function_arn,
+            tenant_id,
+        )
+        result = _handler(_unmarshal(event, content_type), context)
+        payload, result_type = _marshal(result)
+        return _RESPONSE, payload, result_type, None, 0
+    except FaultException as e:
+        error = make_error(e.msg, e.exception_type, e.trace, request_id)
+        return _error_tuple(error, _xray_fault("LambdaValidationError", e.msg, []))
+    except Exception as e:
+        error, xray = _exception_result(e, request_id)
+        return _error_tuple(error, xray)
+    except SystemExit as e:
+        # The managed runtime lets SystemExit end the process; report it first so the
+        # invocation does not end as a bare Runtime.ExitError.
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        error, xray = _exception_result(e, request_id)
+        error["errorType"] = "Runtime.ExitError"
+        error["errorMessage"] = f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"
+        _run_exit_functions()
+        return _error_tuple(error, xray, _EXIT, code)
+    finally:
+        # The event's memory belongs to the C side and is reused: nothing may keep a view of it.
+        event.release()
+
+
+def _run_exit_functions():
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+    except Exception:
+        pass

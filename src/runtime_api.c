@@ -1,0 +1,488 @@
+/*
+ * runtime_api: the Lambda Runtime API client.
+ *
+ * One libcurl easy handle for the life of the process, so the TCP connection to the
+ * Runtime API is reused by every request. Buffers for the event body and the headers
+ * are kept between invocations; a warm invocation allocates nothing here.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "runtime_api.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define API_VERSION "2018-06-01"
+#define USER_AGENT "aws-lambda-bootstrap-c/1.0"
+#define CONTENT_TYPE_JSON "application/json"
+#define CONTENT_TYPE_ERROR "application/vnd.aws.lambda.error+json"
+/* RIE compacts larger causes anyway and awslambdaric drops causes of 1 MiB or more. */
+#define XRAY_CAUSE_MAX (64 * 1024)
+/* Connection refused or reset: retried this many times, the delay doubling from the first. */
+#define TRANSPORT_RETRIES 6
+#define TRANSPORT_RETRY_FIRST_DELAY_MS 20
+#define MAX_ADDRESS 256
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} buffer;
+
+struct runtime_api {
+    CURL *curl;
+    char next_url[MAX_ADDRESS + 64];
+    char init_error_url[MAX_ADDRESS + 64];
+    char invocation_url_prefix[MAX_ADDRESS + 64];
+    char url[MAX_ADDRESS + 64 + RUNTIME_API_MAX_REQUEST_ID + 16]; /* per-post URL, rebuilt each time */
+    buffer body;     /* /next body */
+    buffer reply;    /* body of a post's answer, kept for error messages */
+    int capture_headers;
+    int header_oom;
+    runtime_invocation inv;
+    char curl_error[CURL_ERROR_SIZE];
+};
+
+static void error_set(runtime_api_error *err, long http_status, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    err->http_status = http_status;
+}
+
+static int buffer_reserve(buffer *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    char *data = realloc(b->data, cap);
+    if (!data)
+        return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int buffer_append(buffer *b, const char *data, size_t len)
+{
+    if (buffer_reserve(b, len) != 0)
+        return -1;
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- headers ------------------------------------------------------------------------ */
+
+static int header_store(runtime_api_header *h, const char *value, size_t len)
+{
+    if (len + 1 > h->cap) {
+        char *v = realloc(h->value, len + 1);
+        if (!v)
+            return -1;
+        h->value = v;
+        h->cap = len + 1;
+    }
+    memcpy(h->value, value, len);
+    h->value[len] = '\0';
+    h->len = len;
+    h->present = 1;
+    return 0;
+}
+
+static runtime_api_header *header_slot(runtime_invocation *inv, const char *name, size_t len)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } known[] = {
+        {RUNTIME_API_HEADER_REQUEST_ID, offsetof(runtime_invocation, request_id)},
+        {RUNTIME_API_HEADER_DEADLINE, offsetof(runtime_invocation, deadline_ms)},
+        {RUNTIME_API_HEADER_FUNCTION_ARN, offsetof(runtime_invocation, function_arn)},
+        {RUNTIME_API_HEADER_TRACE_ID, offsetof(runtime_invocation, trace_id)},
+        {RUNTIME_API_HEADER_CLIENT_CONTEXT, offsetof(runtime_invocation, client_context)},
+        {RUNTIME_API_HEADER_COGNITO_IDENTITY, offsetof(runtime_invocation, cognito_identity)},
+        {RUNTIME_API_HEADER_TENANT_ID, offsetof(runtime_invocation, tenant_id)},
+        {RUNTIME_API_HEADER_CONTENT_TYPE, offsetof(runtime_invocation, content_type)},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strlen(known[i].name) == len && strncasecmp(known[i].name, name, len) == 0)
+            return (runtime_api_header *)((char *)inv + known[i].offset);
+    }
+    return NULL;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int runtime_invocation_parse_header(runtime_invocation *inv, const char *line, size_t len)
+{
+    const char *colon = memchr(line, ':', len);
+    if (!colon || colon == line)
+        return 0; /* the status line, the blank line, or junk: not a header of ours */
+    runtime_api_header *slot = header_slot(inv, line, (size_t)(colon - line));
+    if (!slot)
+        return 0;
+    const char *value = colon + 1;
+    const char *end = line + len;
+    while (value < end && is_space(*value))
+        value++;
+    while (end > value && is_space(end[-1]))
+        end--;
+    return header_store(slot, value, (size_t)(end - value));
+}
+
+void runtime_invocation_reset(runtime_invocation *inv)
+{
+    runtime_api_header *all[] = {&inv->request_id, &inv->deadline_ms, &inv->function_arn,
+                                 &inv->trace_id, &inv->client_context, &inv->cognito_identity,
+                                 &inv->tenant_id, &inv->content_type};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        all[i]->present = 0;
+        all[i]->len = 0;
+        if (all[i]->value)
+            all[i]->value[0] = '\0';
+    }
+    inv->deadline = 0;
+    inv->body = NULL;
+    inv->body_len = 0;
+}
+
+void runtime_invocation_free(runtime_invocation *inv)
+{
+    runtime_api_header *all[] = {&inv->request_id, &inv->deadline_ms, &inv->function_arn,
+                                 &inv->trace_id, &inv->client_context, &inv->cognito_identity,
+                                 &inv->tenant_id, &inv->content_type};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        free(all[i]->value);
+        memset(all[i], 0, sizeof(*all[i]));
+    }
+}
+
+int runtime_api_request_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len > RUNTIME_API_MAX_REQUEST_ID)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.';
+        if (!ok)
+            return 0;
+    }
+    return !(len <= 2 && id[0] == '.'); /* "." and ".." would change the path */
+}
+
+/* Deadline-Ms is epoch milliseconds; anything else is treated as "no deadline". */
+static int64_t parse_deadline(const runtime_api_header *h)
+{
+    if (!h->present || h->len == 0 || h->len > 18)
+        return 0;
+    int64_t v = 0;
+    for (size_t i = 0; i < h->len; i++) {
+        if (h->value[i] < '0' || h->value[i] > '9')
+            return 0;
+        v = v * 10 + (h->value[i] - '0');
+    }
+    return v;
+}
+
+/* ---- libcurl callbacks --------------------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    buffer *b = userdata;
+    size_t len = size * nmemb;
+    return buffer_append(b, data, len) == 0 ? len : 0; /* 0 makes curl fail the transfer */
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    runtime_api *api = userdata;
+    size_t len = size * nmemb;
+    if (!api->capture_headers)
+        return len;
+    /* A new status line means a new response (e.g. after a redirect or 100): start over. */
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+        runtime_invocation_reset(&api->inv);
+    else if (runtime_invocation_parse_header(&api->inv, data, len) != 0)
+        api->header_oom = 1;
+    return len;
+}
+
+/* ---- requests ---------------------------------------------------------------------- */
+
+static int transport_error_is_retryable(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_OPERATION_TIMEDOUT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Runs the prepared request, retrying transport failures. Returns the curl code of the
+ * last attempt and the HTTP status in *status. */
+static CURLcode perform(runtime_api *api, buffer *into, long *status)
+{
+    CURLcode rc = CURLE_OK;
+    long delay = TRANSPORT_RETRY_FIRST_DELAY_MS;
+    for (int attempt = 0; attempt <= TRANSPORT_RETRIES; attempt++) {
+        if (attempt > 0) {
+            sleep_ms(delay);
+            delay *= 2;
+        }
+        into->len = 0;
+        if (into->data)
+            into->data[0] = '\0';
+        api->curl_error[0] = '\0';
+        api->header_oom = 0;
+        rc = curl_easy_perform(api->curl);
+        *status = 0;
+        curl_easy_getinfo(api->curl, CURLINFO_RESPONSE_CODE, status);
+        if (rc == CURLE_OK || !transport_error_is_retryable(rc))
+            break;
+    }
+    return rc;
+}
+
+static const char *curl_message(runtime_api *api, CURLcode rc)
+{
+    return api->curl_error[0] ? api->curl_error : curl_easy_strerror(rc);
+}
+
+runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
+{
+    size_t len = address ? strlen(address) : 0;
+    if (len == 0 || len >= MAX_ADDRESS || strpbrk(address, "/ \t\r\n?#@")) {
+        error_set(err, 0, "invalid Runtime API address '%s': expected host:port", address ? address : "");
+        return NULL;
+    }
+    if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK) {
+        error_set(err, 0, "libcurl failed to initialise");
+        return NULL;
+    }
+    runtime_api *api = calloc(1, sizeof(*api));
+    if (!api || !(api->curl = curl_easy_init())) {
+        free(api);
+        error_set(err, 0, "out of memory creating the Runtime API client");
+        return NULL;
+    }
+    snprintf(api->next_url, sizeof(api->next_url), "http://%s/" API_VERSION "/runtime/invocation/next", address);
+    snprintf(api->init_error_url, sizeof(api->init_error_url), "http://%s/" API_VERSION "/runtime/init/error",
+             address);
+    snprintf(api->invocation_url_prefix, sizeof(api->invocation_url_prefix),
+             "http://%s/" API_VERSION "/runtime/invocation/", address);
+
+    CURL *c = api->curl;
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, api->curl_error);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L); /* the process may be frozen between invocations */
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never route the Runtime API through a proxy */
+    curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, api);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    return api;
+}
+
+void runtime_api_free(runtime_api *api)
+{
+    if (!api)
+        return;
+    curl_easy_cleanup(api->curl);
+    free(api->body.data);
+    free(api->reply.data);
+    runtime_invocation_free(&api->inv);
+    free(api);
+}
+
+runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation **out, runtime_api_error *err)
+{
+    CURL *c = api->curl;
+    curl_easy_setopt(c, CURLOPT_URL, api->next_url);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &api->body);
+
+    runtime_invocation_reset(&api->inv);
+    long status = 0;
+    for (int attempt = 0;; attempt++) {
+        api->capture_headers = 1;
+        CURLcode rc = perform(api, &api->body, &status);
+        api->capture_headers = 0;
+        if (rc != CURLE_OK) {
+            error_set(err, status, "GET %s failed: %s", api->next_url, curl_message(api, rc));
+            return RUNTIME_API_FATAL;
+        }
+        if (api->header_oom) {
+            error_set(err, status, "GET %s: out of memory storing the headers", api->next_url);
+            return RUNTIME_API_FATAL;
+        }
+        /* 500 is "non-recoverable, exit promptly" in the spec; other 5xx are worth a retry. */
+        if (status >= 501 && status <= 599 && attempt < TRANSPORT_RETRIES) {
+            sleep_ms(TRANSPORT_RETRY_FIRST_DELAY_MS << attempt);
+            continue;
+        }
+        break;
+    }
+    if (status != 200) {
+        error_set(err, status, "GET %s answered HTTP %ld: %.300s", api->next_url, status,
+                  api->body.data ? api->body.data : "");
+        return RUNTIME_API_FATAL;
+    }
+    runtime_invocation *inv = &api->inv;
+    inv->body = api->body.data ? api->body.data : "";
+    inv->body_len = api->body.len;
+    inv->deadline = parse_deadline(&inv->deadline_ms);
+    if (!inv->request_id.present) {
+        error_set(err, status, "GET /next answered without a " RUNTIME_API_HEADER_REQUEST_ID " header");
+        return RUNTIME_API_BAD_INVOCATION;
+    }
+    if (!runtime_api_request_id_valid(inv->request_id.value, inv->request_id.len)) {
+        error_set(err, status, "GET /next answered with an unusable request id '%.300s'", inv->request_id.value);
+        return RUNTIME_API_BAD_INVOCATION;
+    }
+    *out = inv;
+    return RUNTIME_API_OK;
+}
+
+/* Sends a POST with the given extra headers and classifies the answer. */
+static runtime_api_status post(runtime_api *api, const char *url, const char *body, size_t body_len,
+                               struct curl_slist *headers, runtime_api_error *err)
+{
+    CURL *c = api->curl;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &api->reply);
+
+    long status = 0;
+    CURLcode rc = perform(api, &api->reply, &status);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    if (rc != CURLE_OK) {
+        error_set(err, status, "POST %s failed: %s", url, curl_message(api, rc));
+        return RUNTIME_API_FATAL;
+    }
+    if (status >= 200 && status < 300)
+        return RUNTIME_API_OK;
+    error_set(err, status, "POST %s answered HTTP %ld: %.300s", url, status, api->reply.data ? api->reply.data : "");
+    return (status >= 400 && status < 500) ? RUNTIME_API_REJECTED : RUNTIME_API_FATAL;
+}
+
+/* Header values must not carry line breaks: they would end the header. */
+static int header_value_safe(const char *v)
+{
+    return v && !strpbrk(v, "\r\n");
+}
+
+static struct curl_slist *headers_add(struct curl_slist *list, int *failed, const char *name, const char *value)
+{
+    char line[XRAY_CAUSE_MAX + 128];
+    snprintf(line, sizeof(line), "%s: %s", name, value);
+    struct curl_slist *next = curl_slist_append(list, line);
+    if (!next)
+        *failed = 1;
+    return next ? next : list;
+}
+
+static int invocation_url(runtime_api *api, const char *request_id, const char *what, runtime_api_error *err)
+{
+    if (!runtime_api_request_id_valid(request_id, strlen(request_id))) {
+        error_set(err, 0, "refusing to post for an unusable request id '%.300s'", request_id);
+        return -1;
+    }
+    snprintf(api->url, sizeof(api->url), "%s%s/%s", api->invocation_url_prefix, request_id, what);
+    return 0;
+}
+
+runtime_api_status runtime_api_post_response(runtime_api *api, const char *request_id, const char *body,
+                                             size_t body_len, const char *content_type, runtime_api_error *err)
+{
+    if (invocation_url(api, request_id, "response", err) != 0)
+        return RUNTIME_API_REJECTED;
+    int failed = 0;
+    struct curl_slist *h = NULL;
+    h = headers_add(h, &failed, "Content-Type",
+                    header_value_safe(content_type) ? content_type : CONTENT_TYPE_JSON);
+    h = headers_add(h, &failed, "Expect", "");
+    runtime_api_status st = RUNTIME_API_FATAL;
+    if (failed)
+        error_set(err, 0, "out of memory building the response headers");
+    else
+        st = post(api, api->url, body, body_len, h, err);
+    curl_slist_free_all(h);
+    return st;
+}
+
+static runtime_api_status post_error_document(runtime_api *api, const char *url, const char *error_type,
+                                              const char *body, size_t body_len, const char *xray_cause,
+                                              runtime_api_error *err)
+{
+    int failed = 0;
+    struct curl_slist *h = NULL;
+    h = headers_add(h, &failed, "Content-Type", CONTENT_TYPE_ERROR);
+    h = headers_add(h, &failed, "Expect", "");
+    if (header_value_safe(error_type))
+        h = headers_add(h, &failed, RUNTIME_API_HEADER_ERROR_TYPE, error_type);
+    if (header_value_safe(xray_cause) && strlen(xray_cause) < XRAY_CAUSE_MAX)
+        h = headers_add(h, &failed, RUNTIME_API_HEADER_XRAY_CAUSE, xray_cause);
+    runtime_api_status st = RUNTIME_API_FATAL;
+    if (failed)
+        error_set(err, 0, "out of memory building the error headers");
+    else
+        st = post(api, url, body, body_len, h, err);
+    curl_slist_free_all(h);
+    return st;
+}
+
+runtime_api_status runtime_api_post_error(runtime_api *api, const char *request_id, const char *error_type,
+                                          const char *body, size_t body_len, const char *xray_cause,
+                                          runtime_api_error *err)
+{
+    if (invocation_url(api, request_id, "error", err) != 0)
+        return RUNTIME_API_REJECTED;
+    return post_error_document(api, api->url, error_type, body, body_len, xray_cause, err);
+}
+
+runtime_api_status runtime_api_post_init_error(runtime_api *api, const char *error_type, const char *body,
+                                               size_t body_len, runtime_api_error *err)
+{
+    return post_error_document(api, api->init_error_url, error_type, body, body_len, NULL, err);
+}
