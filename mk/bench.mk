@@ -1,0 +1,61 @@
+# Benchmarks (bench/README.md). Everything builds into $(BUILD)/bench/.
+#
+#   make bench         full run for the host arch -> bench/results/latest.{json,md,png}
+#   make bench-quick   the same in under a minute, fewer samples ("quick": true)
+#   make test-bench    driver + floor sanity check (shape, counts), no speed asserted
+
+BENCH_OUT    := $(BUILD)/bench
+BENCH_CC     ?= gcc
+BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
+BENCH_DRIVER_SRC := bench/driver.c bench/bench_http.c bench/bench_proc.c \
+                    bench/bench_util.c bench/bench_event.c
+BENCH_RUN    = $(PYTHON) bench/run.py --driver $(BENCH_OUT)/driver --floor $(BENCH_OUT)/floor \
+               --python $(PYTHON) --arch $(HOST_ARCH)
+
+# floor links the same libcurl as the bootstrap: the toolchain's static
+# minimal build once it exists (mk/toolchain.mk, read after this file, hence
+# the recursive '=' and the shell test at recipe time), else Debian's shared
+# one. The .curl file records the choice so floor relinks when it changes.
+BENCH_CURL_PC = $(CURL_PKG_CONFIG_PATH_$(HOST_ARCH))
+
+.PHONY: bench bench-quick test-bench bench-tools FORCE_BENCH
+
+bench-tools: $(BENCH_OUT)/driver $(BENCH_OUT)/floor
+
+$(BENCH_OUT)/driver: $(BENCH_DRIVER_SRC) bench/bench.h
+	@mkdir -p $(@D)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $(BENCH_DRIVER_SRC) -lm
+
+$(BENCH_OUT)/floor.curl: FORCE_BENCH
+	@mkdir -p $(@D)
+	@pc='$(BENCH_CURL_PC)'; \
+	if [ -n "$$pc" ] && [ -f "$$pc/libcurl.pc" ]; then \
+	  sel="static $$pc $$(PKG_CONFIG_PATH=$$pc pkg-config --static --cflags --libs libcurl) $$(ls -l --time-style=+%s $$pc/../libcurl.a 2>/dev/null)"; \
+	else sel="system $$(pkg-config --modversion libcurl) $$(pkg-config --cflags --libs libcurl)"; fi; \
+	echo "$$sel" | cmp -s - $@ || echo "$$sel" > $@
+
+$(BENCH_OUT)/floor: bench/floor.c $(BENCH_OUT)/floor.curl
+	@mkdir -p $(@D)
+	@pc='$(BENCH_CURL_PC)'; \
+	if [ -n "$$pc" ] && [ -f "$$pc/libcurl.pc" ]; then \
+	  flags="$$(PKG_CONFIG_PATH=$$pc pkg-config --static --cflags --libs libcurl)"; \
+	else flags="$$(pkg-config --cflags --libs libcurl)"; fi; \
+	echo "$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/floor.c $$flags"; \
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/floor.c $$flags
+
+# The bootstrap (the lead's target) and, if defined, the toolchain's curl,
+# so floor links the same libcurl the bootstrap does.
+bench-prereqs:
+	$(if $(CURL_STAMP_$(HOST_ARCH)),$(MAKE) --no-print-directory $(CURL_STAMP_$(HOST_ARCH)))
+	$(MAKE) --no-print-directory bootstrap
+	$(MAKE) --no-print-directory bench-tools
+
+bench: bench-prereqs
+	$(BENCH_RUN) --bootstrap ./bootstrap --out bench/results/latest
+
+bench-quick: bench-prereqs
+	$(BENCH_RUN) --bootstrap ./bootstrap --out bench/results/latest --quick
+
+test-bench: bench-tools
+	$(BENCH_RUN) --profile test --runtimes floor,bare_python --out $(BENCH_OUT)/test-results --no-chart
+	$(PYTHON) bench/check_results.py --runtimes floor,bare_python --min-invokes 300 $(BENCH_OUT)/test-results.json
