@@ -16,6 +16,7 @@ PYTHON    := /usr/bin/python3.11
 PYTHON_CONFIG := /usr/bin/python3.11-config
 
 TEST_TARGETS :=
+.SECONDEXPANSION:
 
 .PHONY: all deps test run clean
 all: bootstrap
@@ -26,6 +27,10 @@ $(BUILD)/.deps: scripts/deps.sh $(wildcard scripts/packages/*.txt)
 	@mkdir -p $(BUILD) && touch $@
 
 -include mk/*.mk
+
+# make test: unit tests, the integration matrix, then every fragment's TEST_TARGETS.
+test: deps bootstrap test-unit test-integration
+	@set -e; for t in $(TEST_TARGETS); do echo "== make $$t"; $(MAKE) --no-print-directory $$t; done
 
 clean:
 	rm -rf $(BUILD) bootstrap dist
