@@ -1,0 +1,521 @@
+"""Tests for emulator/lambda_emulator.py, against tests/emulator/fake_runtime.py.
+
+Every emulator runs on loopback with OS-chosen ports (read from --port-file),
+every wait is bounded, and every emulator is stopped at teardown.
+"""
+
+import base64
+import http.client
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EMULATOR = str(ROOT / "emulator" / "lambda_emulator.py")
+FAKE = str(ROOT / "tests" / "emulator" / "fake_runtime.py")
+INVOKE = "/2015-03-31/functions/function/invocations"
+API = "/2018-06-01/runtime"
+MAX_PAYLOAD = 6 * 1024 * 1024 + 100
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "Resp(%d, %r, %r)" % (self.status, self.headers, self.body[:300])
+
+
+def request(addr, method, path, body=None, headers=None, timeout=10.0, conn=None):
+    own = conn is None
+    if own:
+        host, port = addr.rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        if own:
+            conn.close()
+
+
+class Emu:
+    def __init__(self, tmp_path, behaviour="echo", env=None, eager=False, command=None):
+        self.tmp = tmp_path / ("emu-%s" % uuid.uuid4().hex[:8])
+        self.tmp.mkdir()
+        self.port_file = self.tmp / "ports.json"
+        self.out_path = self.tmp / "stdout"
+        self.err_path = self.tmp / "stderr"
+        full_env = dict(os.environ)
+        for key in list(full_env):
+            if key.startswith("AWS_LAMBDA_") or key in ("_HANDLER", "FAKE_MARKER"):
+                del full_env[key]
+        full_env.update(env or {})
+        argv = [sys.executable, EMULATOR,
+                "--runtime-interface-emulator-address", "127.0.0.1:0",
+                "--runtime-api-address", "127.0.0.1:0",
+                "--port-file", str(self.port_file)]
+        if eager:
+            argv.append("--eager")
+        argv += command or [sys.executable, FAKE, behaviour]
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen(argv, env=full_env, stdout=self.out, stderr=self.err,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self.port_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("emulator did not start:\n" + self.output() + self.errors())
+            time.sleep(0.02)
+        ports = json.loads(self.port_file.read_text())
+        self.invoke_addr = ports["invoke"]
+        self.api_addr = ports["runtime_api"]
+
+    def output(self):
+        return self.out_path.read_text(errors="replace")
+
+    def errors(self):
+        return self.err_path.read_text(errors="replace")
+
+    def invoke(self, body=b"{}", headers=None, timeout=10.0, method="POST", path=INVOKE, conn=None):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        return request(self.invoke_addr, method, path, body, hdrs, timeout, conn)
+
+    def api(self, method, path, body=None, headers=None, timeout=10.0, conn=None):
+        return request(self.api_addr, method, API + path, body, headers, timeout, conn)
+
+    def status(self):
+        return request(self.invoke_addr, "GET", "/_emulator/status").json()
+
+    def wait_for(self, predicate, timeout=5.0, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError("timed out waiting for %s\n%s%s" % (what, self.output(), self.errors()))
+
+    def stop(self, timeout=8.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.out.close()
+        self.err.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    started = []
+
+    def start(*args, **kwargs):
+        emu = Emu(tmp_path, *args, **kwargs)
+        started.append(emu)
+        return emu
+
+    yield start
+    for emu in started:
+        emu.stop()
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it is dead for our purposes.
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Happy path, headers, environment
+
+
+def test_echo_keepalive_and_logs(emulator):
+    emu = emulator("echo")
+    host, port = emu.invoke_addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    ids = []
+    for i in range(3):
+        r = emu.invoke({"n": i}, conn=conn)
+        assert r.status == 200, r
+        assert json.loads(r.body) == {"n": i}
+        assert r.headers["content-type"] == "application/json"
+        assert "x-amz-function-error" not in r.headers
+        ids.append(r.headers["x-amzn-requestid"])
+    conn.close()
+    out = emu.output()
+    assert "emulator: listening on %s" % emu.invoke_addr in out
+    assert out.count("INIT_START") == 1
+    for rid in ids:
+        assert "START RequestId: %s Version: $LATEST" % rid in out
+        assert "END RequestId: %s" % rid in out
+        assert re.search(r"REPORT RequestId: %s\t.*Duration: [\d.]+ ms\tBilled Duration" % rid, out)
+    assert "Init Duration" in out.split("REPORT RequestId: " + ids[0])[1].splitlines()[0]
+    assert "Init Duration" not in out.split("REPORT RequestId: " + ids[1])[1].splitlines()[0]
+
+
+def test_get_invoke_unknown_path_and_binary_event(emulator):
+    emu = emulator("echo")
+    assert emu.invoke(b'{"g":1}', method="GET").body == b'{"g":1}'
+    assert emu.invoke(b"{}", path="/nope").status == 404
+    assert emu.api("GET", "/nope").status == 404
+    blob = bytes(range(256)) * 3
+    r = emu.invoke(blob, headers={"Content-Type": "application/octet-stream"})
+    assert r.status == 200 and r.body == blob
+    assert r.headers["content-type"] == "application/octet-stream"
+
+
+def test_next_headers_and_environment(emulator):
+    emu = emulator("headers", env={"AWS_LAMBDA_FUNCTION_NAME": "my-fn", "MY_PASSTHROUGH": "yes",
+                                   "AWS_LAMBDA_FUNCTION_TIMEOUT": "30"})
+    ctx = {"custom": {"k": "v"}, "client": {"app_title": "t"}}
+    cognito = '{"cognitoIdentityId":"id-1","cognitoIdentityPoolId":"pool-1"}'
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    before = time.time() * 1000
+    r = emu.invoke({"x": 1}, headers={
+        "X-Amzn-Trace-Id": trace,
+        "X-Amz-Client-Context": base64.b64encode(json.dumps(ctx).encode()).decode(),
+        "X-Amz-Cognito-Identity": cognito,
+        "X-Amz-Tenant-Id": "tenant-7",
+    })
+    assert r.status == 200, r
+    doc = r.json()
+    h, env = doc["headers"], doc["env"]
+    rid = h["lambda-runtime-aws-request-id"]
+    assert str(uuid.UUID(rid)) == rid and r.headers["x-amzn-requestid"] == rid
+    assert before + 29000 < int(h["lambda-runtime-deadline-ms"]) < time.time() * 1000 + 30001
+    assert h["lambda-runtime-invoked-function-arn"] == \
+        "arn:aws:lambda:us-east-1:012345678912:function:my-fn"
+    assert h["lambda-runtime-trace-id"] == trace
+    assert json.loads(h["lambda-runtime-client-context"]) == ctx
+    assert h["lambda-runtime-cognito-identity"] == cognito
+    assert h["lambda-runtime-aws-tenant-id"] == "tenant-7"
+    assert h["content-type"] == "application/json"
+
+    assert env["AWS_LAMBDA_RUNTIME_API"] == emu.api_addr
+    assert env["_HANDLER"] == "headers"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "my-fn"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "3008"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/my-fn"
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"])
+    assert env["AWS_ACCESS_KEY_ID"] == "" and "AWS_SECRET_ACCESS_KEY" in env
+    assert env["MY_PASSTHROUGH"] == "yes"
+
+    # Without the optional client headers, the optional /next headers are absent.
+    h = emu.invoke(b"{}", headers={"Content-Type": "application/x-www-form-urlencoded"}).json()["headers"]
+    for name in ("lambda-runtime-trace-id", "lambda-runtime-client-context",
+                 "lambda-runtime-cognito-identity", "lambda-runtime-aws-tenant-id"):
+        assert name not in h
+    assert h["content-type"] == "application/json"  # curl -d's default is not passed on
+    assert emu.invoke(b"{}", headers={"X-Amz-Client-Context": "%%%"}).status == 400
+
+
+# ---------------------------------------------------------------------------
+# Function errors
+
+
+@pytest.mark.parametrize("sent,kept", [
+    ("Function.MyError", "Function.MyError"),
+    ("Runtime.NoSuchHandler", "Runtime.NoSuchHandler"),
+    ("ValueError", "Runtime.Unknown"),
+    ("Function.lowercase", "Function.Unknown"),
+    (None, "Runtime.Unknown"),
+])
+def test_error_type_validation(sent, kept):
+    sys.path.insert(0, str(ROOT / "emulator"))
+    try:
+        import lambda_emulator
+    finally:
+        sys.path.pop(0)
+    assert lambda_emulator.valid_error_type(sent) == kept
+
+
+def test_function_error_passthrough(emulator):
+    emu = emulator("echo")
+    r = emu.invoke({"do": "error", "message": "bad thing", "error_type": "Function.MyError"})
+    assert r.status == 200, r
+    assert r.headers["x-amz-function-error"] == "Unhandled"
+    assert r.headers["x-amz-function-error-type"] == "Function.MyError"
+    doc = r.json()
+    assert doc["errorMessage"] == "bad thing" and doc["requestId"] == r.headers["x-amzn-requestid"]
+    r = emu.invoke({"do": "error", "error_type": "ValueError"})
+    assert r.headers["x-amz-function-error-type"] == "Runtime.Unknown"
+    # The X-Ray error-cause content type: errorCause is stripped, as RAPID does.
+    body = json.dumps({"errorMessage": "m", "errorType": "E", "stackTrace": [],
+                       "errorCause": {"paths": [], "exceptions": []}})
+    r = emu.invoke({"do": "error", "raw_body": body,
+                    "content_type": "application/vnd.aws.lambda.error.cause+json"})
+    assert r.json() == {"errorMessage": "m", "errorType": "E", "stackTrace": []}
+    assert emu.invoke({"after": 1}).json() == {"after": 1}
+    assert emu.status()["inits"] == 1
+
+
+# ---------------------------------------------------------------------------
+# Timeouts, crashes, init errors
+
+
+def test_timeout_then_recovery(emulator):
+    emu = emulator("echo", env={"AWS_LAMBDA_FUNCTION_TIMEOUT": "1"})
+    assert emu.invoke({"warm": 1}).status == 200
+    pid = emu.status()["runtime"]["pid"]
+    t0 = time.monotonic()
+    r = emu.invoke({"do": "sleep", "seconds": 5})
+    elapsed = time.monotonic() - t0
+    assert r.status == 200 and r.body == b"Task timed out after 1.00 seconds", r
+    assert r.headers["x-amz-function-error"] == "Unhandled"
+    assert 0.9 < elapsed < 2.5
+    assert not pid_alive(pid)
+    assert "Task timed out after 1.00 seconds" in emu.output()
+    r = emu.invoke({"after": "timeout"})
+    assert r.status == 200 and r.json() == {"after": "timeout"}
+    st = emu.status()
+    assert st["inits"] == 2 and st["runtime"]["pid"] != pid
+
+
+CRASHES = [
+    ({"do": "exit", "code": 3}, "Runtime exited with error: exit status 3"),
+    ({"do": "signal", "signo": 9}, "Runtime exited with error: signal: killed"),
+    ({"do": "signal", "signo": 11}, "Runtime exited with error: signal: segmentation fault"),
+    # As the RIE: a response followed by an exit is lost, even with status 0.
+    ({"do": "respond_then_exit", "code": 0}, "Runtime exited without providing a reason"),
+]
+
+
+def test_crash_then_recovery(emulator):
+    emu = emulator("echo")
+    for n, (event, text) in enumerate(CRASHES):
+        r = emu.invoke(event)
+        assert r.status == 502, r
+        rid = r.headers["x-amzn-requestid"]
+        assert r.json() == {"errorType": "Runtime.ExitError",
+                            "errorMessage": "RequestId: %s Error: %s" % (rid, text)}
+        assert r.headers["x-amz-function-error-type"] == "Runtime.ExitError"
+        assert "END RequestId: " + rid in emu.output()
+        r = emu.invoke({"ok": n})
+        assert r.status == 200 and r.json() == {"ok": n}
+        assert emu.status()["inits"] == n + 2
+
+
+def test_response_held_until_next(emulator):
+    # As the RIE: the client gets the response once the runtime asks for the next event.
+    emu = emulator("echo")
+    emu.invoke({"warm": 1})
+    t0 = time.monotonic()
+    r = emu.invoke({"do": "slow_next", "seconds": 0.5})
+    assert r.status == 200 and time.monotonic() - t0 >= 0.45
+
+
+def test_init_error_twice(emulator):
+    emu = emulator("init_error")
+    for _ in range(2):
+        r = emu.invoke({})
+        assert r.status == 502, r
+        assert r.json()["errorType"] == "Runtime.ImportModuleError"
+        assert r.json()["errorMessage"] == "Unable to import module 'app'"
+        assert r.headers["x-amz-function-error-type"] == "Runtime.ImportModuleError"
+    out = emu.output()
+    assert out.count("INIT_START") == 2
+    assert "Status: error\tError Type: Runtime.ImportModuleError" in out
+    assert emu.status()["inits"] == 2
+
+
+def test_init_crash_and_bad_entrypoint(emulator):
+    emu = emulator("init_crash")
+    for _ in range(2):
+        r = emu.invoke({})
+        assert r.status == 502
+        assert r.json()["errorType"] == "Runtime.ExitError"
+        assert r.json()["errorMessage"].endswith("Runtime exited with error: exit status 2")
+    emu = emulator(command=["/nonexistent/bootstrap", "app.handler"])
+    r = emu.invoke({})
+    assert r.status == 502 and r.json()["errorType"] == "Runtime.InvalidEntrypoint", r
+
+
+# ---------------------------------------------------------------------------
+# Payload limits
+
+
+def test_request_too_large(emulator):
+    emu = emulator("echo")
+    r = emu.invoke(b"x" * (MAX_PAYLOAD + 1), headers={"Content-Type": "application/octet-stream"})
+    assert r.status == 413, r
+    exact = b"y" * MAX_PAYLOAD
+    r = emu.invoke(exact, headers={"Content-Type": "application/octet-stream"})
+    assert r.status == 200 and r.body == exact
+    assert emu.status()["invocations"] == 1
+
+
+def test_response_too_large(emulator):
+    emu = emulator("echo")
+    r = emu.invoke({"do": "huge", "size": 7000002})
+    assert r.status == 200, r
+    assert r.headers["x-amz-function-error"] == "Unhandled"
+    assert r.json() == {"errorType": "Function.ResponseSizeTooLarge",
+                        "errorMessage": "Response payload size (7000002 bytes) exceeded maximum "
+                                        "allowed payload size (6291556 bytes)."}
+    # The runtime's POST got 413 RequestEntityTooLarge and it carried on.
+    last = emu.invoke({"do": "last_post"}).json()
+    assert last["status"] == 413
+    assert json.loads(last["body"])["errorType"] == "RequestEntityTooLarge"
+    assert emu.invoke({"do": "huge", "size": MAX_PAYLOAD}).body == b"x" * MAX_PAYLOAD
+    # A runtime that dies on the 413 (as awslambdaric does) gives 502, as the RIE.
+    r = emu.invoke({"do": "huge", "size": 7000002, "exit": True})
+    assert r.status == 502 and r.json()["errorType"] == "Runtime.ExitError"
+
+
+# ---------------------------------------------------------------------------
+# Runtime API state machine, driven by hand (the runtime process just sleeps)
+
+
+def test_runtime_api_by_hand(emulator):
+    emu = emulator("manual", eager=True)
+    results = {}
+
+    def client(key, body):
+        results[key] = emu.invoke(body, timeout=10)
+
+    t = threading.Thread(target=client, args=("a", {"a": 1}))
+    t.start()
+    nxt = emu.api("GET", "/invocation/next")
+    assert nxt.status == 200 and nxt.body == b'{"a": 1}'
+    rid = nxt.headers["lambda-runtime-aws-request-id"]
+
+    r = emu.api("POST", "/invocation/%s/response" % uuid.uuid4(), b"{}")
+    assert r.status == 400 and r.json()["errorType"] == "InvalidRequestID"
+    r = emu.api("GET", "/invocation/next")
+    assert r.status == 403 and r.json()["errorType"] == "InvalidStateTransition"
+    r = emu.api("POST", "/init/error", b"{}")
+    assert r.status == 403
+
+    # Chunked response body, with keep-alive.
+    host, port = emu.api_addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("POST", API + "/invocation/%s/response" % rid, body=iter([b'{"chunk', b'ed": ', b'true}']),
+                 headers={"Content-Type": "application/json"}, encode_chunked=True)
+    resp = conn.getresponse()
+    assert resp.status == 202 and json.loads(resp.read()) == {"status": "OK"}
+    r = emu.api("POST", "/invocation/%s/response" % rid, b"{}", conn=conn)
+    assert r.status == 403 and r.json()["errorType"] == "InvalidStateTransition"
+    r = emu.api("POST", "/invocation/%s/error" % rid, b"{}", conn=conn)
+    assert r.status == 403
+
+    # The client is answered once the runtime comes back for the next event.
+    assert "a" not in results
+    nxt2 = {}
+    t2 = threading.Thread(target=lambda: nxt2.update(r=emu.api("GET", "/invocation/next", conn=conn)))
+    t2.start()
+    t.join(10)
+    assert results["a"].status == 200 and results["a"].json() == {"chunked": True}
+
+    t3 = threading.Thread(target=client, args=("b", {"b": 2}))
+    t3.start()
+    t2.join(10)
+    rid2 = nxt2["r"].headers["lambda-runtime-aws-request-id"]
+    r = emu.api("POST", "/invocation/%s/error" % rid, b"{}")   # stale id
+    assert r.status == 400
+    r = emu.api("POST", "/invocation/%s/error" % rid2, b'{"errorMessage":"x"}',
+                {"Lambda-Runtime-Function-Error-Type": "Function.Bad"})
+    assert r.status == 202
+    # Finish b: the next /next releases it (it then blocks; run it in a thread).
+    def park():
+        try:
+            emu.api("GET", "/invocation/next", timeout=5)
+        except OSError:
+            pass  # dropped when the emulator stops
+    threading.Thread(target=park, daemon=True).start()
+    t3.join(10)
+    assert results["b"].status == 200
+    assert results["b"].headers["x-amz-function-error-type"] == "Function.Bad"
+    conn.close()
+
+
+def test_concurrent_invokes_are_queued(emulator):
+    emu = emulator("echo")
+    results = []
+    lock = threading.Lock()
+
+    def client(i):
+        r = emu.invoke({"do": "sleep", "seconds": 0.3, "n": i}, timeout=15)
+        with lock:
+            results.append(r)
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert len(results) == 3
+    assert sorted(r.json()["n"] for r in results if r.status == 200) == [0, 1, 2]
+    assert time.monotonic() - t0 >= 0.9  # served one at a time
+    st = emu.status()
+    assert st["inits"] == 1 and st["invocations"] == 3
+
+
+# ---------------------------------------------------------------------------
+# Start-up and shutdown
+
+
+def test_lazy_start(emulator, tmp_path):
+    marker = tmp_path / "lazy-marker"
+    emu = emulator("echo", env={"FAKE_MARKER": str(marker)})
+    time.sleep(0.3)
+    assert not marker.exists() and emu.status()["runtime"] is None
+    assert emu.invoke({"x": 1}).status == 200
+    assert marker.read_text().count("start") == 1
+
+
+def test_eager_start(emulator, tmp_path):
+    marker = tmp_path / "eager-marker"
+    emu = emulator("echo", env={"FAKE_MARKER": str(marker)}, eager=True)
+    emu.wait_for(lambda: (emu.status()["runtime"] or {}).get("state") == "Ready", what="eager init")
+    assert marker.read_text().count("start") == 1
+    r = emu.invoke({"x": 1})
+    assert r.status == 200
+    assert emu.status()["inits"] == 1
+
+
+@pytest.mark.parametrize("ignore_term", [False, True])
+def test_sigterm_stops_runtime(emulator, ignore_term):
+    env = {"FAKE_IGNORE_TERM": "1"} if ignore_term else {}
+    emu = emulator("echo", env=env, eager=True)
+    emu.wait_for(lambda: (emu.status()["runtime"] or {}).get("state") == "Ready", what="eager init")
+    pid = emu.status()["runtime"]["pid"]
+    t0 = time.monotonic()
+    assert emu.stop() == 0
+    took = time.monotonic() - t0
+    assert not pid_alive(pid)
+    if ignore_term:
+        assert 1.8 < took < 5  # SIGKILL after the 2 s grace
+    else:
+        assert took < 1.5
