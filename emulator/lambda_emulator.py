@@ -501,9 +501,10 @@ class Sandbox:
 
     def _init_error_watchdog(self, rt):
         with self.cond:
-            if not rt.dead and not rt.doomed:
-                self.log.note("runtime (pid %s) did not exit after /init/error; killing it" % rt.pid)
-                self._kill_locked(rt)
+            if rt.dead or rt.doomed:
+                return
+            self._kill_locked(rt)
+        self.log.note("runtime (pid %s) did not exit after /init/error; killed it" % rt.pid)
 
     # -- invoke side ----------------------------------------------------------
 
@@ -580,9 +581,7 @@ class Sandbox:
         cfg = self.config
         log = self.log
         end = time.monotonic()
-        if not inv.start_logged:
-            inv.start_logged = True
-            log.line("START RequestId: %s Version: %s" % (inv.id, cfg.version))
+        self.log_start(inv)
 
         if outcome == "done":
             result = inv.result
@@ -682,11 +681,17 @@ class Sandbox:
             inv.deadline_ms = int(time.time() * 1000 + self.config.timeout * 1000)
             rt.invocations += 1
             self.invocations += 1
-            if not inv.start_logged:
-                inv.start_logged = True
-                self.log.line("START RequestId: %s Version: %s" % (inv.id, self.config.version))
             self.cond.notify_all()
             return inv
+
+    def log_start(self, inv):
+        """START, printed before the event goes out (and not under self.cond, so a
+        slow stdout reader can never wedge the state machine)."""
+        with self.cond:
+            if inv.start_logged:
+                return
+            inv.start_logged = True
+        self.log.line("START RequestId: %s Version: %s" % (inv.id, self.config.version))
 
     def dispatch_failed(self, inv):
         """Writing the /next reply failed: give the event to the next /next."""
@@ -965,6 +970,7 @@ class RuntimeApiHandler(BaseHandler):
         if inv is None:  # the runtime was killed or the emulator is stopping
             self.close_connection = True
             return
+        sandbox.log_start(inv)
         headers = inv.next_headers(self.emulator.config.function_arn)
         try:
             self.reply(200, inv.body, inv.content_type, headers)
