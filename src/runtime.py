@@ -98,6 +98,14 @@ def json_loads(text):
         value, end = _scan_once(text, start)
     except StopIteration as err:
         raise _decode_error("Expecting value", text, err.value) from None
+    except SystemError:
+        # _json builds its error from json.decoder.JSONDecodeError, but only when json.decoder
+        # is already imported; without it the scanner fails with no exception set.
+        if "json.decoder" in sys.modules:
+            raise
+        import json.decoder  # noqa: F401
+
+        return json_loads(text)
     if end != len(text) and text[end:].lstrip(_WHITESPACE):
         end = len(text) - len(text[end:].lstrip(_WHITESPACE))
         raise _decode_error("Extra data", text, end)

@@ -1,0 +1,48 @@
+"""Handlers that give back what they got."""
+import os
+import sys
+
+
+def handler(event, context):
+    return event
+
+
+def event_type(event, context):
+    return {"type": type(event).__name__, "length": len(event) if hasattr(event, "__len__") else None}
+
+
+def echo_bytes(event, context):
+    return event if isinstance(event, bytes) else str(event).encode()
+
+
+def whoami(event, context):
+    import platform
+
+    return {
+        "python": "%d.%d" % sys.version_info[:2],
+        "machine": platform.machine(),
+        "pid": os.getpid(),
+        "sys_path": sys.path,
+        "executable": sys.executable,
+        "ld_library_path": os.environ.get("LD_LIBRARY_PATH"),
+        "reexec_guard": os.environ.get("BOOTSTRAP_REEXEC"),
+    }
+
+
+def counter(event, context):
+    return {"n": event["n"], "request_id": context.aws_request_id}
+
+
+def trace_id(event, context):
+    return {"trace_id": os.environ.get("_X_AMZN_TRACE_ID", None)}
+
+
+def big(event, context):
+    return "x" * event["size"]
+
+
+def sleep(event, context):
+    import time
+
+    time.sleep(event["seconds"])
+    return {"slept": event["seconds"], "pid": os.getpid()}

@@ -1,0 +1,4 @@
+"""A module that does not compile."""
+
+def handler(event, context)
+    return event
