@@ -141,7 +141,7 @@ def _panel_script(panel, datfile):
         f"set ylabel {_quote(panel['ylabel'])}",
         "set logscale y" if panel.get("log") else "unset logscale y",
         "set yrange [*:*]" if panel.get("log") else "set yrange [0:*]",
-        "set key above horizontal" if len(series) > 1 else "unset key",
+        "set key below horizontal" if len(series) > 1 else "unset key",
     ]
     plots = []
     for i, (name, _) in enumerate(series):
