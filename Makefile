@@ -32,5 +32,14 @@ $(BUILD)/.deps: scripts/deps.sh $(wildcard scripts/packages/*.txt)
 test: deps bootstrap test-unit test-integration
 	@set -e; for t in $(TEST_TARGETS); do echo "== make $$t"; $(MAKE) --no-print-directory $$t; done
 
+# make run: serve examples/app.py through the local emulator until stopped (Ctrl-C).
+RUN_ADDRESS ?= 127.0.0.1:9000
+RUN_HANDLER ?= app.handler
+run: deps bootstrap
+	@echo "Serving examples/$(RUN_HANDLER) on http://$(RUN_ADDRESS)/2015-03-31/functions/function/invocations"
+	cd examples && LAMBDA_TASK_ROOT=$(CURDIR)/examples $(RUN_ENV) $(PYTHON) ../emulator/lambda_emulator.py \
+	  --runtime-interface-emulator-address $(RUN_ADDRESS) --runtime-api-address 127.0.0.1:0 --eager \
+	  ../bootstrap $(RUN_HANDLER)
+
 clean:
 	rm -rf $(BUILD) bootstrap dist
