@@ -26,7 +26,9 @@ $(BUILD)/.deps: scripts/deps.sh $(wildcard scripts/packages/*.txt)
 	bash scripts/deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
--include mk/*.mk
+# toolchain.mk first: the others use its variables in their rules.
+include mk/toolchain.mk
+include $(filter-out mk/toolchain.mk,$(sort $(wildcard mk/*.mk)))
 
 # make test: unit tests, the integration matrix, then every fragment's TEST_TARGETS.
 test: deps bootstrap test-unit test-integration

@@ -1,4 +1,5 @@
 # The bootstrap binary, per architecture: build/<arch>/bootstrap; ./bootstrap is the host's.
+# (Variables from mk/toolchain.mk are used with "=": that fragment is read after this one.)
 
 CC_x86_64 := gcc
 CC_arm64  := aarch64-linux-gnu-gcc
@@ -14,19 +15,22 @@ ifeq ($(ARCH),$(HOST_ARCH))
   PY_CFLAGS := $(shell $(PYTHON_CONFIG) --includes)
   SYSROOT_FLAGS :=
 else
-  SYSROOT := $(SYSROOT_$(ARCH))
-  PKG_CONFIG_ENV := PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
-  PY_CFLAGS := -I$(SYSROOT)/usr/include/python3.11 -I$(SYSROOT)/usr/include/aarch64-linux-gnu/python3.11
-  SYSROOT_FLAGS := --sysroot=$(SYSROOT)
+  SYSROOT = $(SYSROOT_$(ARCH))
+  PKG_CONFIG_ENV = PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
+  PY_CFLAGS = -I$(SYSROOT)/usr/include/python3.11 -I$(SYSROOT)/usr/include/aarch64-linux-gnu/python3.11
+  SYSROOT_FLAGS = --sysroot=$(SYSROOT)
 endif
 
-# libcurl: the static HTTP-only build from Debian's source package when it is there
-# (mk/toolchain.mk), else Debian's shared libcurl.
-CURL_PC_DIR := $(CURL_PKG_CONFIG_PATH_$(ARCH))
-ifneq ($(and $(CURL_PC_DIR),$(wildcard $(CURL_PC_DIR)/libcurl.pc)),)
-  CURL_CFLAGS = $(shell PKG_CONFIG_PATH=$(CURL_PC_DIR) pkg-config --cflags libcurl)
-  CURL_LIBS = $(shell PKG_CONFIG_PATH=$(CURL_PC_DIR) pkg-config --static --libs libcurl)
+# libcurl: by default the static HTTP-only build from Debian's source package (mk/toolchain.mk);
+# Debian's shared libcurl pulls in ~30 libraries that cost ~8 ms at every start.
+# CURL=system links Debian's shared libcurl instead.
+CURL ?= static
+ifeq ($(CURL),static)
+  CURL_DEP = $(CURL_STAMP_$(ARCH))
+  CURL_CFLAGS = $(shell PKG_CONFIG_PATH=$(CURL_PKG_CONFIG_PATH_$(ARCH)) pkg-config --cflags libcurl)
+  CURL_LIBS = $(shell PKG_CONFIG_PATH=$(CURL_PKG_CONFIG_PATH_$(ARCH)) pkg-config --static --libs libcurl)
 else
+  CURL_DEP :=
   CURL_CFLAGS = $(shell $(PKG_CONFIG_ENV) pkg-config --cflags libcurl)
   CURL_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcurl)
 endif
@@ -46,7 +50,7 @@ endif
 $(OUT)/bootstrap: $(OBJS)
 	$(CC_$(ARCH)) $(BOOTSTRAP_LDFLAGS) -o $@ $(OBJS) $(BOOTSTRAP_LIBS)
 
-$(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps
+$(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps $(CURL_DEP) $(SYSROOT_STAMP_$(ARCH))
 	@mkdir -p $(dir $@)
 	$(CC_$(ARCH)) $(BOOTSTRAP_CFLAGS) -c $< -o $@
 
