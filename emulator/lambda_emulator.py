@@ -43,6 +43,7 @@ import re
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -63,6 +64,7 @@ NEXT_PATH = API_PREFIX + "/runtime/invocation/next"
 INIT_ERROR_PATH = API_PREFIX + "/runtime/init/error"
 POST_RE = re.compile(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)")
 STATUS_PATH = "/_emulator/status"
+FAULTS_PATH = "/_emulator/faults"
 
 ERROR_TYPE_RE = re.compile(r"(Runtime|Function)\.[A-Z][a-zA-Z]+")
 ERROR_CAUSE_CT = "application/vnd.aws.lambda.error.cause+json"
@@ -778,6 +780,99 @@ class Sandbox:
 
 
 # --------------------------------------------------------------------------
+# Fault injection (see emulator/README.md, "Fault injection")
+
+FAULT_KINDS = {
+    "next": {"status", "reset", "delay", "reset_mid_body", "short_body", "no_request_id",
+             "deadline", "big_headers", "headers"},
+    "response": {"status", "reset", "reset_mid_body", "delay"},
+    "error": {"status", "reset", "reset_mid_body", "delay"},
+    "init_error": {"status", "reset", "reset_mid_body", "delay"},
+}
+# /next faults after which the event was not really delivered: it goes back to the queue.
+UNDELIVERED = {"status", "reset", "reset_mid_body", "short_body", "no_request_id"}
+
+
+class Fault:
+    """One rule: on the matching Runtime API request(s), misbehave as `fault` says.
+    Spec (JSON): {"endpoint": "next|response|error|init_error", "fault": KIND,
+    "count": 1 (-1 = every time), "skip": 0, ...kind parameters}."""
+
+    def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise ValueError("a fault is a JSON object")
+        self.spec = dict(spec)
+        self.endpoint = spec.get("endpoint")
+        self.kind = spec.get("fault")
+        if self.endpoint not in FAULT_KINDS:
+            raise ValueError("endpoint must be one of %s" % ", ".join(sorted(FAULT_KINDS)))
+        if self.kind not in FAULT_KINDS[self.endpoint]:
+            raise ValueError("fault for %s must be one of %s"
+                             % (self.endpoint, ", ".join(sorted(FAULT_KINDS[self.endpoint]))))
+        self.count = int(spec.get("count", 1))
+        self.skip = int(spec.get("skip", 0))
+        self.status = int(spec.get("status", 500))
+        body = spec.get("body")
+        if body is None:
+            body = {"errorMessage": "fault injected by the emulator", "errorType": "InjectedFault"}
+        self.body = body.encode() if isinstance(body, str) else json_bytes(body)
+        self.seconds = float(spec.get("seconds", 1.0))
+        self.process = bool(spec.get("process", True))
+        self.value = str(spec.get("value", "not-a-number"))
+        self.size = int(spec.get("size", 65536))
+        self.split = bool(spec.get("split", False))
+        self.set_headers = dict(spec.get("set", {}))
+        self.remove_headers = [h.lower() for h in spec.get("remove", [])]
+
+    def describe(self):
+        d = dict(self.spec)
+        d["count"] = self.count
+        d["skip"] = self.skip
+        return d
+
+
+class Faults:
+    def __init__(self, log):
+        self.lock = threading.Lock()
+        self.rules = []
+        self.log = log
+
+    def add(self, specs):
+        if isinstance(specs, dict):
+            specs = [specs]
+        if not isinstance(specs, list):
+            raise ValueError("faults: want a JSON object or a list of them")
+        rules = [Fault(spec) for spec in specs]
+        with self.lock:
+            self.rules.extend(rules)
+
+    def clear(self):
+        with self.lock:
+            self.rules = []
+
+    def describe(self):
+        with self.lock:
+            return [rule.describe() for rule in self.rules]
+
+    def take(self, endpoint):
+        """The first rule for this endpoint that fires now, or None."""
+        with self.lock:
+            for rule in self.rules:
+                if rule.endpoint != endpoint:
+                    continue
+                if rule.skip > 0:
+                    rule.skip -= 1
+                    return None
+                if rule.count > 0:
+                    rule.count -= 1
+                    if rule.count == 0:
+                        self.rules.remove(rule)
+                self.log.note("fault: %s %s" % (endpoint, rule.kind))
+                return rule
+        return None
+
+
+# --------------------------------------------------------------------------
 # HTTP plumbing
 
 
@@ -940,25 +1035,71 @@ class BaseHandler(http.server.BaseHTTPRequestHandler):
         self.drain()
         self.reply(404, b"404 page not found\n", "text/plain; charset=utf-8")
 
+    def reset_connection(self):
+        """Abort the connection with a TCP RST (SO_LINGER 0)."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def read_part_of_body(self):
+        """Reads about half of the request body (for reset_mid_body faults)."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(max(1, length // 2))
+            else:
+                self.rfile.readline(1026)
+        except (OSError, ValueError):
+            pass
+
 
 class RuntimeApiHandler(BaseHandler):
     """The Lambda Runtime API, as RAPID serves it to the runtime."""
 
+    post_fault = None
+
     def do_GET(self):
+        self.post_fault = None
         if self.path_only() == NEXT_PATH:
             return self.api_next()
         self.not_found()
 
     def do_POST(self):
+        self.post_fault = None
         path = self.path_only()
         match = POST_RE.fullmatch(path)
         if match:
-            if match.group(2) == "response":
-                return self.api_response(match.group(1))
-            return self.api_error(match.group(1))
-        if path == INIT_ERROR_PATH:
-            return self.api_init_error()
-        self.not_found()
+            endpoint, handler = match.group(2), (self.api_response if match.group(2) == "response"
+                                                 else self.api_error)
+            args = (match.group(1),)
+        elif path == INIT_ERROR_PATH:
+            endpoint, handler, args = "init_error", self.api_init_error, ()
+        else:
+            return self.not_found()
+        fault = self.emulator.faults.take(endpoint)
+        if fault is not None:
+            if fault.kind == "reset":
+                return self.reset_connection()
+            if fault.kind == "reset_mid_body":
+                self.read_part_of_body()
+                return self.reset_connection()
+            if fault.kind == "status" and not fault.process:
+                self.drain()
+                return self.reply(fault.status, fault.body)
+            self.post_fault = fault  # status / delay: applied to the reply
+        handler(*args)
+
+    def reply(self, status, body=b"", content_type="application/json", headers=()):
+        fault, self.post_fault = self.post_fault, None
+        if fault is not None:
+            if fault.kind == "delay":
+                time.sleep(fault.seconds)
+            elif fault.kind == "status":
+                status, body, content_type = fault.status, fault.body, "application/json"
+        super().reply(status, body, content_type, headers)
 
     def api_next(self):
         self.drain()
@@ -970,13 +1111,65 @@ class RuntimeApiHandler(BaseHandler):
         if inv is None:  # the runtime was killed or the emulator is stopping
             self.close_connection = True
             return
-        sandbox.log_start(inv)
         headers = inv.next_headers(self.emulator.config.function_arn)
+        # /next faults act when an event is handed out, so they hit a known invoke.
+        fault = self.emulator.faults.take("next")
+        if fault is not None and fault.kind in UNDELIVERED:
+            return self.next_fault(inv, headers, fault)
+        sandbox.log_start(inv)
+        if fault is not None:
+            headers = self.next_fault(inv, headers, fault)
         try:
             self.reply(200, inv.body, inv.content_type, headers)
         except OSError:
             self.close_connection = True
             sandbox.dispatch_failed(inv)
+
+    def next_fault(self, inv, headers, fault):
+        """Applies a /next fault. Kinds that do not deliver the event put it back
+        in the queue (a runtime that retries /next gets it); the others return
+        the headers to send."""
+        kind = fault.kind
+        if kind == "delay":
+            time.sleep(fault.seconds)
+        elif kind == "deadline":
+            headers = [(k, fault.value if k == "Lambda-Runtime-Deadline-Ms" else v) for k, v in headers]
+        elif kind == "big_headers":
+            if fault.split:
+                n = max(1, fault.size // 1024)
+                headers = headers + [("X-Emulator-Padding-%d" % i, "p" * 1000) for i in range(n)]
+            else:
+                headers = headers + [("X-Emulator-Padding", "p" * fault.size)]
+        elif kind == "headers":
+            headers = [(k, v) for k, v in headers if k.lower() not in fault.remove_headers
+                       and k not in fault.set_headers]
+            headers += [(k, str(v)) for k, v in fault.set_headers.items()]
+        if kind not in UNDELIVERED:
+            return headers
+
+        self.emulator.sandbox.dispatch_failed(inv)
+        if kind == "status":
+            self.reply(fault.status, fault.body)
+        elif kind == "reset":
+            self.reset_connection()
+        elif kind == "no_request_id":
+            headers = [(k, v) for k, v in headers if k != "Lambda-Runtime-Aws-Request-Id"]
+            self.reply(200, inv.body, inv.content_type, headers)
+        else:  # reset_mid_body / short_body: promise the whole body, send half
+            head = ["HTTP/1.1 200 OK", "Content-Type: " + inv.content_type,
+                    "Content-Length: %d" % len(inv.body)]
+            head += ["%s: %s" % kv for kv in headers]
+            try:
+                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+                                 + inv.body[:len(inv.body) // 2])
+            except OSError:
+                pass
+            if kind == "reset_mid_body":
+                time.sleep(0.05)  # let the partial body reach the runtime before the RST
+                self.reset_connection()
+            else:
+                self.close_connection = True
+        return None
 
     def _begin(self, request_id):
         try:
@@ -1099,8 +1292,11 @@ class InvokeHandler(BaseHandler):
     """The client side: POST (or GET) /2015-03-31/functions/function/invocations."""
 
     def do_POST(self):
-        if self.path_only() == INVOKE_PATH:
+        path = self.path_only()
+        if path == INVOKE_PATH:
             return self.invoke()
+        if path == FAULTS_PATH:
+            return self.add_faults()
         self.not_found()
 
     def do_GET(self):
@@ -1110,7 +1306,25 @@ class InvokeHandler(BaseHandler):
         if path == STATUS_PATH:
             self.drain()
             return self.reply_json(200, self.emulator.sandbox.status())
+        if path == FAULTS_PATH:
+            self.drain()
+            return self.reply_json(200, self.emulator.faults.describe())
         self.not_found()
+
+    def do_DELETE(self):
+        if self.path_only() == FAULTS_PATH:
+            self.drain()
+            self.emulator.faults.clear()
+            return self.reply_json(200, [])
+        self.not_found()
+
+    def add_faults(self):
+        try:
+            body, _ = BodyReader(self.rfile, self.headers).read(1 << 20)
+            self.emulator.faults.add(json.loads(body))
+        except (BadBody, ValueError, TypeError) as exc:
+            return self.reply_json(400, {"errorType": "InvalidFault", "errorMessage": str(exc)})
+        self.reply_json(200, self.emulator.faults.describe())
 
     def invoke(self):
         try:
@@ -1171,6 +1385,12 @@ class Emulator:
         self.log = log or Log()
         self.spawner = Spawner()
         self.sandbox = Sandbox(config, self.log, self.spawner)
+        self.faults = Faults(self.log)
+        if config.environ.get("EMULATOR_FAULTS"):
+            try:
+                self.faults.add(json.loads(config.environ["EMULATOR_FAULTS"]))
+            except (ValueError, TypeError) as exc:
+                raise SystemExit("lambda_emulator: bad EMULATOR_FAULTS: %s" % exc)
         self.api_server = None
         self.invoke_server = None
         self.threads = []

@@ -519,3 +519,98 @@ def test_sigterm_stops_runtime(emulator, ignore_term):
         assert 1.8 < took < 5  # SIGKILL after the 2 s grace
     else:
         assert took < 1.5
+
+
+# ---------------------------------------------------------------------------
+# Fault injection
+
+
+def raw_next(emu, timeout=5.0):
+    """GET /next on a fresh connection; -> Resp, or the exception's class name."""
+    try:
+        return emu.api("GET", "/invocation/next", timeout=timeout)
+    except (OSError, http.client.HTTPException) as exc:
+        return type(exc).__name__
+
+
+def test_next_faults(emulator):
+    emu = emulator("manual", eager=True)
+    faults = [
+        {"endpoint": "next", "fault": "status", "status": 502},
+        {"endpoint": "next", "fault": "no_request_id"},
+        {"endpoint": "next", "fault": "short_body"},
+        {"endpoint": "next", "fault": "reset_mid_body"},
+        {"endpoint": "next", "fault": "reset"},
+        {"endpoint": "next", "fault": "big_headers", "size": 65536, "split": True},
+    ]
+    r = emu.invoke(faults, path="/_emulator/faults")
+    assert r.status == 200 and len(r.json()) == 6
+    event = {"pad": "e" * 2000}
+    results = {}
+    t = threading.Thread(target=lambda: results.update(r=emu.invoke(event)))
+    t.start()
+
+    r = raw_next(emu)
+    assert r.status == 502 and r.json()["errorType"] == "InjectedFault"
+    r = raw_next(emu)
+    assert r.status == 200 and "lambda-runtime-aws-request-id" not in r.headers
+    assert json.loads(r.body) == event
+    assert raw_next(emu) == "IncompleteRead"
+    assert raw_next(emu) in ("IncompleteRead", "ConnectionResetError")
+    assert raw_next(emu) in ("RemoteDisconnected", "ConnectionResetError")
+    r = raw_next(emu)  # 64 KiB of extra headers, and this time the event is delivered
+    assert r.status == 200 and json.loads(r.body) == event
+    padding = [k for k in r.headers if k.startswith("x-emulator-padding")]
+    assert len(padding) == 64
+    rid = r.headers["lambda-runtime-aws-request-id"]
+    assert emu.invoke(b"", method="GET", path="/_emulator/faults").json() == []
+
+    # A post fault that still records the post: the runtime sees 413, the client the body.
+    emu.invoke({"endpoint": "response", "fault": "status", "status": 413}, path="/_emulator/faults")
+    r = emu.api("POST", "/invocation/%s/response" % rid, b'{"done":1}')
+    assert r.status == 413
+    threading.Thread(target=raw_next, args=(emu,), daemon=True).start()
+    t.join(10)
+    assert results["r"].status == 200 and results["r"].json() == {"done": 1}
+
+
+def test_post_faults_and_deadline(emulator):
+    emu = emulator("manual", eager=True)
+    emu.invoke([{"endpoint": "next", "fault": "deadline", "value": "bogus"},
+                {"endpoint": "response", "fault": "reset"},
+                {"endpoint": "response", "fault": "reset_mid_body"},
+                {"endpoint": "response", "fault": "status", "status": 500, "process": False},
+                {"endpoint": "response", "fault": "delay", "seconds": 0.3}],
+               path="/_emulator/faults")
+    results = {}
+    t = threading.Thread(target=lambda: results.update(r=emu.invoke({"x": 1})))
+    t.start()
+    r = raw_next(emu)
+    assert r.headers["lambda-runtime-deadline-ms"] == "bogus"
+    path = "/invocation/%s/response" % r.headers["lambda-runtime-aws-request-id"]
+    big = b'{"y":"' + b"y" * 200000 + b'"}'
+    for expected in ("ConnectionResetError", "ConnectionResetError"):
+        try:
+            emu.api("POST", path, big)
+            raise AssertionError("the post should have been reset")
+        except (OSError, http.client.HTTPException) as exc:
+            assert type(exc).__name__ in (expected, "BrokenPipeError", "RemoteDisconnected")
+    r = emu.api("POST", path, b"{}")
+    assert r.status == 500  # not recorded: the invocation still waits for a response
+    t0 = time.monotonic()
+    r = emu.api("POST", path, big)
+    assert r.status == 202 and time.monotonic() - t0 >= 0.25
+    threading.Thread(target=raw_next, args=(emu,), daemon=True).start()
+    t.join(10)
+    assert results["r"].status == 200 and results["r"].body == big
+    assert emu.invoke({"endpoint": "nope"}, path="/_emulator/faults").status == 400
+    assert emu.invoke(b"", method="DELETE", path="/_emulator/faults").json() == []
+
+
+def test_faults_from_environment(emulator):
+    faults = json.dumps([{"endpoint": "next", "fault": "status", "status": 500}])
+    emu = emulator("echo", env={"EMULATOR_FAULTS": faults})
+    r = emu.invoke({"a": 1})
+    assert r.status == 502  # the fake runtime exits 3 on a non-200 /next
+    assert r.json()["errorMessage"].endswith("exit status 3")
+    assert emu.invoke({"a": 2}).json() == {"a": 2}
