@@ -3,7 +3,7 @@
 
 CC_x86_64 := gcc
 CC_arm64  := aarch64-linux-gnu-gcc
-SRCS := src/main.c src/runtime_api.c src/python.c src/layer.c src/handler.c
+SRCS := src/main.c src/runtime_api.c src/python.c src/layer.c src/handler.c src/elf.c src/doctor.c
 OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o
 
 # -Wno-format-truncation: messages are cut to their buffers on purpose; paths are

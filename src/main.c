@@ -17,6 +17,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "doctor.h"
 #include "handler.h"
 #include "layer.h"
 #include "python.h"
@@ -35,6 +36,8 @@ static const char *const system_libpythons[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: bootstrap [HANDLER]       serve the Lambda Runtime API (HANDLER defaults to $_HANDLER)\n"
+                 "       bootstrap --check [--arch x86_64|arm64] [--python 3.X] [--target provided.al2|provided.al2023 |\n"
+                 "                         --glibc 2.NN] [--json] PATH...   check layers and zips before deploying\n"
                  "       bootstrap --version\n"
                  "settings: AWS_LAMBDA_RUNTIME_API (default " DEFAULT_RUNTIME_API "), LAMBDA_TASK_ROOT (default: cwd),\n"
                  "          " LAYER_ENV_ROOT " (default " LAYER_DEFAULT_ROOT "), BOOTSTRAP_LIBPYTHON, PYTHONHOME\n");
@@ -140,6 +143,8 @@ static int serve_invocation(runtime_api *api, python *py, const runtime_invocati
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--check") == 0)
+        return doctor_main(argc, argv);
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;
@@ -206,7 +211,7 @@ int main(int argc, char **argv)
         .site_dirs = site_dir_list,
         .site_dir_count = site_dir_count,
         .arch = arch,
-        .explain = NULL,
+        .explain = doctor_explain_file,
     };
     python_init_error init_err;
     if (python_start(py, &options, &init_err) != 0) {
