@@ -455,8 +455,10 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="same as --profile quick")
     ap.add_argument("--profile", choices=sorted(PROFILES), default="full")
     ap.add_argument("--runtimes", default=",".join(RUNTIMES))
-    ap.add_argument("--pin", choices=("auto", "off"), default="auto",
-                    help="auto: driver on CPU 0 and runtimes on CPU 1 when there are 2+ CPUs")
+    ap.add_argument("--pin", choices=("off", "same", "split"), default="off",
+                    help="off (default): the scheduler decides; same: driver and runtime on the last CPU; "
+                         "split: driver on CPU 0, runtime on CPU 1 (slow on VMs: every hand-off is a "
+                         "cross-CPU wake-up)")
     ap.add_argument("--nice", type=int, default=-10,
                     help="niceness for the whole run (children inherit it); needs root for < 0")
     ap.add_argument("--no-chart", action="store_true")
@@ -465,7 +467,10 @@ def parse_args():
     if args.quick:
         args.profile = "quick"
     args.cpu_driver = args.cpu_child = -1
-    if args.pin == "auto" and (os.cpu_count() or 1) >= 2:
+    last = (os.cpu_count() or 1) - 1
+    if args.pin == "same":
+        args.cpu_driver = args.cpu_child = last
+    elif args.pin == "split" and last >= 1:
         args.cpu_driver, args.cpu_child = 0, 1
     return args
 
@@ -516,6 +521,8 @@ def main():
     libpython = py["libpython"] if os.path.exists(py["libpython"]) else None
     binaries = [p for p in (args.bootstrap, args.floor, args.driver) if p]
     emulated, evidence = detect_emulation(binaries)
+    # The result describes the CPU the bootstrap binary is for, whatever ran it.
+    args.arch = (elf_arch(args.bootstrap) if args.bootstrap else None) or args.arch
     env = lambda_env(bench.task)
     specs = bench.runtime_specs(libpython)
     load_start = loadavg()
