@@ -293,7 +293,7 @@ def test_timeout_then_recovery(emulator):
     elapsed = time.monotonic() - t0
     assert r.status == 200 and r.body == b"Task timed out after 1.00 seconds", r
     assert r.headers["x-amz-function-error"] == "Unhandled"
-    assert 0.9 < elapsed < 2.5
+    assert 0.9 < elapsed < 6  # generous: the CI box may be loaded
     assert not pid_alive(pid)
     assert "Task timed out after 1.00 seconds" in emu.output()
     r = emu.invoke({"after": "timeout"})
@@ -515,10 +515,10 @@ def test_sigterm_stops_runtime(emulator, ignore_term):
     assert emu.stop() == 0
     took = time.monotonic() - t0
     assert not pid_alive(pid)
+    killed = "did not exit 2 s after SIGTERM; killing it" in emu.errors()
+    assert killed == ignore_term, emu.errors()
     if ignore_term:
-        assert 1.8 < took < 5  # SIGKILL after the 2 s grace
-    else:
-        assert took < 1.5
+        assert took > 1.9  # SIGKILL only after the 2 s grace
 
 
 # ---------------------------------------------------------------------------
