@@ -996,12 +996,16 @@ static const char *doctor_record_name(const doctor_entry *r, const char *sp)
 }
 
 /* The distribution that installed site-packages/INNER: the *.dist-info
- * whose RECORD lists it, else INNER's top-level name. */
+ * whose RECORD lists it, else a guess. */
 static void doctor_dist_name(doctor *d, const doctor_entry *e, const char *sp, char *out, size_t len)
 {
     const char *inner = e->rel + strlen(sp) + 1;
-    size_t top = strcspn(inner, "/.");
-    snprintf(out, len, "%.*s", (int)top, inner);
+    /* A package directory is usually named like its distribution; a lone
+     * module (_cffi_backend.*.so from cffi) is not, so it gets a placeholder. */
+    if (strchr(inner, '/'))
+        snprintf(out, len, "%.*s", (int)strcspn(inner, "/"), inner);
+    else
+        snprintf(out, len, "<package>");
     doctor_tree *t = e->tree;
     for (size_t i = 0; i < t->n; i++) {
         doctor_entry *r = &t->entries[i];

@@ -78,7 +78,7 @@ bad-arm64: arm64/lib/libthreads.so (ELF64 arm64)
 bad-arm64: arm64/lib/libx86.so (ELF64 x86_64)
   wrong-arch: built for x86_64, but files under arm64/ are loaded on arm64. Fix: rebuild it for arm64 (aarch64-linux-gnu-gcc, or on an arm64 machine)
 bad-arm64: arm64/python/lib/python3.9/site-packages/_x.cpython-39-x86_64-linux-gnu.so (ELF64 arm64)
-  wrong-platform: file name is tagged for x86_64-linux-gnu, so Python on arm64 will not import it (it looks for aarch64-linux-gnu). Fix: pip install --platform manylinux2014_aarch64 --python-version 3.9 --only-binary=:all: --target arm64/python/lib/python3.9/site-packages _x
+  wrong-platform: file name is tagged for x86_64-linux-gnu, so Python on arm64 will not import it (it looks for aarch64-linux-gnu). Fix: pip install --platform manylinux2014_aarch64 --python-version 3.9 --only-binary=:all: --target arm64/python/lib/python3.9/site-packages <package>
 doctor: 3 problems in 3 files (4 ELF of 4 files checked; target provided.al2, glibc 2.26, arm64, Python 3.9)
 """
     assert proc.returncode == 1
