@@ -1,0 +1,167 @@
+"""Run inside a layer's Python (embedtest or the layer's interpreter) to check it.
+
+  check_layer.py ROOTS [--stdlib] [--tree DIR] [--absent MODULE]
+                 [--expect EXPR VALUE] [MODULE ...]
+
+ROOTS: colon-separated layer roots; every shared object the process maps must
+come from one of them, except glibc and libgcc_s (the target's). --stdlib: import
+every top-level stdlib module and exercise json, ssl, ctypes, decimal, sqlite3,
+hashlib, compression. --tree DIR: import every top-level package/module in DIR
+(a layer's python/) and every extension module under it. --absent MODULE: MODULE
+must fail to import (negative checks). --expect EXPR VALUE: after the imports,
+str(eval(EXPR)) must equal VALUE. MODULE: more modules to import.
+Python 3.9-compatible. Prints one line; exits non-zero on the first problem list.
+"""
+import os
+import sys
+
+SYSTEM = ("ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libc.so.6", "libm.so.6",
+          "libdl.so.2", "libpthread.so.0", "librt.so.1", "libutil.so.1", "libresolv.so.2",
+          "libanl.so.1", "libgcc_s.so.1")
+# Not on Linux, opening a browser, printing, or trimmed on purpose.
+SKIP = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "msilib",
+        "_msi", "winreg", "winsound", "_winapi", "nt", "msvcrt", "_overlapped",
+        "_winreg", "ensurepip", "pydoc_data", "sitecustomize", "usercustomize", "__main__",
+        "test", "_bootsubprocess", "__phello__", "__hello__", "_scproxy", "_wmi",
+        "_pyrepl", "_android_support", "_ios_support", "_apple_support"}
+
+
+def stdlib_modules():
+    import pkgutil
+    import sysconfig
+    std = sysconfig.get_paths()["stdlib"]
+    dyn = os.path.join(std, "lib-dynload")
+    names = set(sys.builtin_module_names)
+    for m in pkgutil.iter_modules([std, dyn]):
+        names.add(m.name)
+    return sorted(n for n in names if n not in SKIP and not n.startswith("_test"))
+
+
+def exercise():
+    import bz2, ctypes, decimal, hashlib, json, lzma, sqlite3, ssl, uuid, zlib
+    assert json.loads(json.dumps({"a": [1, 2.5, None]})) == {"a": [1, 2.5, None]}
+    ctx = ssl.create_default_context()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    libc = ctypes.CDLL("libc.so.6")
+    assert libc.strlen(b"lambda") == 6
+    import _decimal  # the C implementation, needs libmpdec
+    assert str(decimal.Decimal(1) / decimal.Decimal(8)) == "0.125"
+    db = sqlite3.connect(":memory:")
+    assert db.execute("select 6*7").fetchone() == (42,)
+    assert hashlib.sha256(b"").hexdigest().startswith("e3b0c442")
+    assert hashlib.md5(b"").hexdigest() == "d41d8cd98f00b204e9800998ecf8427e"
+    hashlib.blake2b(b"x")
+    for mod in (zlib, bz2, lzma):
+        assert mod.decompress(mod.compress(b"x" * 100)) == b"x" * 100
+    uuid.uuid4()
+    return "%s, sqlite %s, %s" % (ssl.OPENSSL_VERSION, sqlite3.sqlite_version,
+                                  getattr(decimal, "__libmpdec_version__", "mpdec"))
+
+
+def mapped_outside(roots):
+    bad = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) < 6:
+                continue
+            path = parts[5].strip()
+            base = os.path.basename(path)
+            if ".so" not in base or base in SYSTEM:
+                continue
+            real = os.path.realpath(path)
+            if not any(real.startswith(r + os.sep) for r in roots):
+                bad.add(path)
+    return sorted(bad)
+
+
+def tree_modules(top):
+    names = set()
+    for entry in os.listdir(top):
+        path = os.path.join(top, entry)
+        if entry.startswith((".", "_")) or entry.endswith((".dist-info", ".egg-info")):
+            continue
+        if os.path.isdir(path) and os.path.exists(os.path.join(path, "__init__.py")):
+            names.add(entry)
+        elif entry.endswith(".py") or entry.endswith(".so"):
+            names.add(entry.split(".")[0])
+    for dirpath, dirnames, files in os.walk(top):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for f in files:
+            if f.endswith(".so"):
+                rel = os.path.relpath(os.path.join(dirpath, f.split(".")[0]), top)
+                names.add(rel.replace(os.sep, "."))
+    return sorted(names)
+
+
+def take(args, flag):
+    vals = []
+    while flag in args:
+        i = args.index(flag)
+        vals.append(args[i + 1])
+        del args[i:i + 2]
+    return vals
+
+
+def main():
+    args = sys.argv[1:]
+    roots = [os.path.realpath(r) for r in args.pop(0).split(":") if r]
+    problems = []
+    info = ""
+    if "--stdlib" in args:
+        args.remove("--stdlib")
+        import importlib
+        mods = stdlib_modules()
+        for name in mods:
+            try:
+                importlib.import_module(name)
+            except Exception as e:  # noqa: BLE001 - report every failure
+                problems.append("import %s: %s: %s" % (name, type(e).__name__, e))
+        try:
+            info = exercise()
+        except Exception as e:  # noqa: BLE001
+            problems.append("exercise: %s: %s" % (type(e).__name__, e))
+        info = "%d stdlib modules; %s" % (len(mods), info)
+        prefix = os.path.realpath(sys.prefix)
+        if not any(prefix.startswith(r + os.sep) for r in roots):
+            problems.append("sys.prefix %s is outside the layer" % sys.prefix)
+    for top in take(args, "--tree"):
+        args.extend(tree_modules(top))
+    expects = []
+    while "--expect" in args:
+        i = args.index("--expect")
+        expects.append((args[i + 1], args[i + 2]))
+        del args[i:i + 3]
+    for name in take(args, "--absent"):
+        try:
+            __import__(name)
+            problems.append("import %s: succeeded, should have failed" % name)
+        except ImportError as e:
+            info += " %s absent (%s)" % (name, e)
+    for name in args:
+        try:
+            m = __import__(name, fromlist=["_"])
+            info += " %s=%s" % (name, getattr(m, "__file__", "builtin"))
+        except Exception as e:  # noqa: BLE001
+            problems.append("import %s: %s: %s" % (name, type(e).__name__, e))
+    env = {}
+    for expr, want in expects:
+        try:
+            for name in args:
+                env[name.split(".")[0]] = __import__(name.split(".")[0])
+            got = str(eval(expr, env))
+            if got != want:
+                problems.append("%s = %r, expected %r" % (expr, got, want))
+            else:
+                info += " %s=%r" % (expr, got)
+        except Exception as e:  # noqa: BLE001
+            problems.append("%s: %s: %s" % (expr, type(e).__name__, e))
+    for path in mapped_outside(roots):
+        problems.append("loaded from outside the layers: %s" % path)
+    if problems:
+        print("check_layer: FAIL (Python %s)\n  " % sys.version.split()[0] + "\n  ".join(problems))
+        sys.exit(1)
+    print("check_layer: ok: Python %s %s: %s" % (sys.version.split()[0], os.uname().machine, info))
+
+
+main()

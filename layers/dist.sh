@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# layers/dist.sh function SRCDIR ZIP
+# layers/dist.sh runtime  LAYER_ROOT BOOTSTRAP ZIP
+# layers/dist.sh deps     LAYER_ROOT ZIP RUNTIME_ZIP
+#
+# Writes the deployable zips (deterministic: sorted entries, fixed mtimes, no symlinks):
+#   function  SRCDIR's files (the handler code, arch-neutral; no __pycache__)
+#   runtime   BOOTSTRAP as ./bootstrap (Lambda runs /opt/bootstrap when the function zip
+#             has none) + the runtime layer root (<arch>/runtime, <arch>/lib)
+#   deps      the dependency layer root (<arch>/python, <arch>/lib)
+# DIST_CHECK (environment): when non-empty, a command run as `$DIST_CHECK DIR` on what
+# Lambda would unpack into /opt: the runtime zip alone, and the runtime + deps zips
+# together for a deps zip. A non-zero exit deletes the zip and fails.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+dist_check() {  # ZIP DIR
+  [ -n "${DIST_CHECK:-}" ] || return 0
+  note "DIST_CHECK: $DIST_CHECK $2"
+  if ! $DIST_CHECK "$2"; then
+    rm -f "$1"
+    die "DIST_CHECK failed for $1 ($DIST_CHECK $2)"
+  fi
+}
+
+kind=${1:-}
+case $kind in
+  function)
+    [ $# -eq 3 ] || die "usage: $0 function SRCDIR ZIP"
+    src=$2 zip=$3
+    [ -d "$src" ] || die "no directory $src"
+    mkdir -p "$TMP/stage"
+    (cd "$src" && find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 |
+       xargs -0 -r cp --parents -t "$TMP/stage")
+    [ -n "$(ls -A "$TMP/stage")" ] || die "$src has no files"
+    normalize_tree "$TMP/stage"
+    mkdir -p "$(dirname "$zip")"
+    zip_tree "$TMP/stage" "$zip"
+    ;;
+  runtime)
+    [ $# -eq 4 ] || die "usage: $0 runtime LAYER_ROOT BOOTSTRAP ZIP"
+    root=$2 boot=$3 zip=$4
+    [ -d "$root" ] || die "no layer $root"
+    [ -f "$boot" ] || die "no bootstrap binary $boot"
+    mkdir -p "$TMP/stage"
+    cp -a "$root/." "$TMP/stage/"
+    install -m 0755 "$boot" "$TMP/stage/bootstrap"
+    normalize_tree "$TMP/stage"
+    chmod 0755 "$TMP/stage/bootstrap"
+    mkdir -p "$(dirname "$zip")"
+    zip_tree "$TMP/stage" "$zip"
+    mkdir -p "$TMP/opt" && unzip -q "$zip" -d "$TMP/opt"
+    dist_check "$zip" "$TMP/opt"
+    ;;
+  deps)
+    [ $# -eq 4 ] || die "usage: $0 deps LAYER_ROOT ZIP RUNTIME_ZIP"
+    root=$2 zip=$3 rtzip=$4
+    [ -d "$root" ] || die "no layer $root"
+    mkdir -p "$TMP/stage"
+    cp -a "$root/." "$TMP/stage/"
+    normalize_tree "$TMP/stage"
+    mkdir -p "$(dirname "$zip")"
+    zip_tree "$TMP/stage" "$zip"
+    if [ -n "${DIST_CHECK:-}" ]; then
+      [ -f "$rtzip" ] || die "no runtime zip $rtzip"
+      mkdir -p "$TMP/opt" && unzip -q "$rtzip" -d "$TMP/opt" && unzip -q -o "$zip" -d "$TMP/opt"
+      dist_check "$zip" "$TMP/opt"
+    fi
+    ;;
+  *) die "usage: $0 function|runtime|deps ..." ;;
+esac
+note "wrote $zip ($(du -h "$zip" | cut -f1))"
