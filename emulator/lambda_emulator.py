@@ -74,6 +74,8 @@ FORM_CT = "application/x-www-form-urlencoded"
 INIT_ERROR_GRACE = 1.0
 # On emulator shutdown: SIGTERM, then SIGKILL after this long (as Lambda).
 SHUTDOWN_GRACE = 2.0
+# Lambda's init phase limit (the function timeout applies when it is longer).
+INIT_TIMEOUT = 10.0
 
 
 def valid_error_type(value):
@@ -165,6 +167,12 @@ class Config:
         except ValueError:
             raise SystemExit("lambda_emulator: bad AWS_LAMBDA_FUNCTION_TIMEOUT=%r" % timeout)
         self.function_arn = "arn:aws:lambda:us-east-1:012345678912:function:" + self.function_name
+        try:
+            self.shutdown_grace = float(environ.get("EMULATOR_SHUTDOWN_GRACE") or SHUTDOWN_GRACE)
+            # Lambda gives init 10 s of its own, whatever the function timeout.
+            self.init_timeout = float(environ.get("EMULATOR_INIT_TIMEOUT") or max(INIT_TIMEOUT, self.timeout))
+        except ValueError:
+            raise SystemExit("lambda_emulator: bad EMULATOR_SHUTDOWN_GRACE / EMULATOR_INIT_TIMEOUT")
         self.log_stream = "%s/[%s]%s" % (datetime.date.today().strftime("%Y/%m/%d"),
                                          self.version, uuid.uuid4().hex)
         self.api_host_port = None  # set once the Runtime API server is bound
@@ -556,7 +564,7 @@ class Sandbox:
                     # function timeout too; after /init/error we wait for the exit.
                     if rt.init_error is None:
                         if rt.ready_at is None:
-                            wait_until = rt.started + cfg.timeout
+                            wait_until = rt.started + cfg.init_timeout
                         else:
                             wait_until = queued_at + cfg.timeout
                         if now >= wait_until:
@@ -626,7 +634,7 @@ class Sandbox:
         if not rt.init_reported:
             rt.init_reported = True
             ready = rt.ready_at if rt.ready_at is not None else end
-            init = "Init Duration: %.2f ms\t" % (min(ready - rt.started, cfg.timeout) * 1000)
+            init = "Init Duration: %.2f ms\t" % (min(ready - rt.started, cfg.init_timeout) * 1000)
         memory = rt.max_memory_mb(cfg.memory) if not rt.gone else cfg.memory
         log.line("END RequestId: %s" % inv.id)
         log.line("REPORT RequestId: %s\t%sDuration: %.2f ms\tBilled Duration: %d ms\t"
@@ -762,8 +770,11 @@ class Sandbox:
                     "id": self.current.id, "state": self.current.state},
             }
 
-    def shutdown(self, grace=SHUTDOWN_GRACE):
-        """SIGTERM the runtime, SIGKILL after `grace` seconds."""
+    def shutdown(self, grace=None):
+        """SIGTERM the runtime, SIGKILL after `grace` seconds (default: 2, or
+        EMULATOR_SHUTDOWN_GRACE)."""
+        if grace is None:
+            grace = self.config.shutdown_grace
         with self.cond:
             self.closing = True
             self.cond.notify_all()
@@ -775,7 +786,7 @@ class Sandbox:
             while not rt.dead and time.monotonic() < end:
                 self.cond.wait(end - time.monotonic())
             if not rt.dead:
-                self.log.note("runtime did not exit %.0f s after SIGTERM; killing it" % grace)
+                self.log.note("runtime did not exit %g s after SIGTERM; killing it" % grace)
                 self._kill_locked(rt, wait=2.0)
 
 

@@ -6,6 +6,7 @@ BEHAVIOUR (also _HANDLER) sets what happens at init and the default per event:
 
   at init:   init_error   POST /runtime/init/error, then exit 1
              init_crash   exit 2 before the first /next
+             init_hang    sleep 60 s before the first /next
              manual       never talk to the Runtime API (the test drives it)
              anything else: loop on /next
 
@@ -73,6 +74,8 @@ def main():
         post("/init/error", body, {"Lambda-Runtime-Function-Error-Type": "Runtime.ImportModuleError",
                                    "Content-Type": "application/json"})
         sys.exit(1)
+    if BEHAVIOUR == "init_hang":
+        time.sleep(60)
     if BEHAVIOUR == "init_crash":
         print("fake runtime: crashing during init", file=sys.stderr, flush=True)
         sys.exit(2)

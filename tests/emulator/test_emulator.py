@@ -55,8 +55,18 @@ def request(addr, method, path, body=None, headers=None, timeout=10.0, conn=None
             conn.close()
 
 
+sys.path.insert(0, str(ROOT / "emulator"))
+import lambda_emulator  # noqa: E402  (for the in-process mode and the unit checks)
+
+sys.path.pop(0)
+
+
 class Emu:
-    def __init__(self, tmp_path, behaviour="echo", env=None, eager=False, command=None):
+    """One emulator. By default it runs inside the test process (no interpreter
+    start-up per test); process=True runs the real CLI in a subprocess, which the
+    tests of the command line, the port file and signals need."""
+
+    def __init__(self, tmp_path, behaviour="echo", env=None, eager=False, command=None, process=False):
         self.tmp = tmp_path / ("emu-%s" % uuid.uuid4().hex[:8])
         self.tmp.mkdir()
         self.port_file = self.tmp / "ports.json"
@@ -64,23 +74,28 @@ class Emu:
         self.err_path = self.tmp / "stderr"
         full_env = dict(os.environ)
         for key in list(full_env):
-            if key.startswith("AWS_LAMBDA_") or key in ("_HANDLER", "FAKE_MARKER"):
+            if key.startswith(("AWS_LAMBDA_", "EMULATOR_")) or key in ("_HANDLER", "FAKE_MARKER"):
                 del full_env[key]
         full_env.update(env or {})
-        argv = [sys.executable, EMULATOR,
-                "--runtime-interface-emulator-address", "127.0.0.1:0",
+        argv = ["--runtime-interface-emulator-address", "127.0.0.1:0",
                 "--runtime-api-address", "127.0.0.1:0",
                 "--port-file", str(self.port_file)]
         if eager:
             argv.append("--eager")
         argv += command or [sys.executable, FAKE, behaviour]
-        self.out = open(self.out_path, "wb")
-        self.err = open(self.err_path, "wb")
-        self.proc = subprocess.Popen(argv, env=full_env, stdout=self.out, stderr=self.err,
-                                     stdin=subprocess.DEVNULL)
+        self.out = open(self.out_path, "w")
+        self.err = open(self.err_path, "w")
+        self.proc = self.emulator = None
+        if process:
+            self.proc = subprocess.Popen([sys.executable, EMULATOR] + argv, env=full_env,
+                                         stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
+        else:
+            config = lambda_emulator.Config(lambda_emulator.build_parser().parse_args(argv), full_env)
+            self.emulator = lambda_emulator.Emulator(config, lambda_emulator.Log(self.out, self.err))
+            self.emulator.start()
         deadline = time.monotonic() + 10
         while not self.port_file.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            if (self.proc and self.proc.poll() is not None) or time.monotonic() > deadline:
                 raise AssertionError("emulator did not start:\n" + self.output() + self.errors())
             time.sleep(0.02)
         ports = json.loads(self.port_file.read_text())
@@ -116,16 +131,25 @@ class Emu:
         raise AssertionError("timed out waiting for %s\n%s%s" % (what, self.output(), self.errors()))
 
     def stop(self, timeout=8.0):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.out.close()
-        self.err.close()
-        return self.proc.returncode
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+            returncode = 0
+        elif self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(5)
+            returncode = self.proc.returncode
+        else:
+            returncode = None
+        if not self.out.closed:
+            self.out.close()
+            self.err.close()
+        return returncode
 
 
 @pytest.fixture
@@ -160,7 +184,7 @@ def pid_alive(pid):
 
 
 def test_echo_keepalive_and_logs(emulator):
-    emu = emulator("echo")
+    emu = emulator("echo", process=True)
     host, port = emu.invoke_addr.rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
     ids = []
@@ -252,11 +276,6 @@ def test_next_headers_and_environment(emulator):
     (None, "Runtime.Unknown"),
 ])
 def test_error_type_validation(sent, kept):
-    sys.path.insert(0, str(ROOT / "emulator"))
-    try:
-        import lambda_emulator
-    finally:
-        sys.path.pop(0)
     assert lambda_emulator.valid_error_type(sent) == kept
 
 
@@ -285,17 +304,17 @@ def test_function_error_passthrough(emulator):
 
 
 def test_timeout_then_recovery(emulator):
-    emu = emulator("echo", env={"AWS_LAMBDA_FUNCTION_TIMEOUT": "1"})
+    emu = emulator("echo", env={"AWS_LAMBDA_FUNCTION_TIMEOUT": "0.5"})
     assert emu.invoke({"warm": 1}).status == 200
     pid = emu.status()["runtime"]["pid"]
     t0 = time.monotonic()
     r = emu.invoke({"do": "sleep", "seconds": 5})
     elapsed = time.monotonic() - t0
-    assert r.status == 200 and r.body == b"Task timed out after 1.00 seconds", r
+    assert r.status == 200 and r.body == b"Task timed out after 0.50 seconds", r
     assert r.headers["x-amz-function-error"] == "Unhandled"
-    assert 0.9 < elapsed < 6  # generous: the CI box may be loaded
+    assert 0.45 < elapsed < 6  # generous: the CI box may be loaded
     assert not pid_alive(pid)
-    assert "Task timed out after 1.00 seconds" in emu.output()
+    assert "Task timed out after 0.50 seconds" in emu.output()
     r = emu.invoke({"after": "timeout"})
     assert r.status == 200 and r.json() == {"after": "timeout"}
     st = emu.status()
@@ -331,8 +350,8 @@ def test_response_held_until_next(emulator):
     emu = emulator("echo")
     emu.invoke({"warm": 1})
     t0 = time.monotonic()
-    r = emu.invoke({"do": "slow_next", "seconds": 0.5})
-    assert r.status == 200 and time.monotonic() - t0 >= 0.45
+    r = emu.invoke({"do": "slow_next", "seconds": 0.3})
+    assert r.status == 200 and time.monotonic() - t0 >= 0.28
 
 
 def test_init_error_twice(emulator):
@@ -347,6 +366,16 @@ def test_init_error_twice(emulator):
     assert out.count("INIT_START") == 2
     assert "Status: error\tError Type: Runtime.ImportModuleError" in out
     assert emu.status()["inits"] == 2
+
+
+def test_init_timeout(emulator):
+    emu = emulator("init_hang", env={"EMULATOR_INIT_TIMEOUT": "0.5", "AWS_LAMBDA_FUNCTION_TIMEOUT": "3"})
+    t0 = time.monotonic()
+    r = emu.invoke({})
+    assert r.status == 200 and r.body == b"Task timed out after 3.00 seconds", r
+    assert 0.45 < time.monotonic() - t0 < 2.5
+    assert "Phase: init\tStatus: timeout" in emu.output()
+    assert emu.status()["runtime"]["state"] in ("Killed", "Exited")
 
 
 def test_init_crash_and_bad_entrypoint(emulator):
@@ -465,7 +494,7 @@ def test_concurrent_invokes_are_queued(emulator):
     lock = threading.Lock()
 
     def client(i):
-        r = emu.invoke({"do": "sleep", "seconds": 0.3, "n": i}, timeout=15)
+        r = emu.invoke({"do": "sleep", "seconds": 0.2, "n": i}, timeout=15)
         with lock:
             results.append(r)
 
@@ -477,7 +506,7 @@ def test_concurrent_invokes_are_queued(emulator):
         t.join(15)
     assert len(results) == 3
     assert sorted(r.json()["n"] for r in results if r.status == 200) == [0, 1, 2]
-    assert time.monotonic() - t0 >= 0.9  # served one at a time
+    assert time.monotonic() - t0 >= 0.6  # served one at a time
     st = emu.status()
     assert st["inits"] == 1 and st["invocations"] == 3
 
@@ -507,18 +536,20 @@ def test_eager_start(emulator, tmp_path):
 
 @pytest.mark.parametrize("ignore_term", [False, True])
 def test_sigterm_stops_runtime(emulator, ignore_term):
-    env = {"FAKE_IGNORE_TERM": "1"} if ignore_term else {}
-    emu = emulator("echo", env=env, eager=True)
+    env = {"EMULATOR_SHUTDOWN_GRACE": "0.5"}
+    if ignore_term:
+        env["FAKE_IGNORE_TERM"] = "1"
+    emu = emulator("echo", env=env, eager=True, process=True)
     emu.wait_for(lambda: (emu.status()["runtime"] or {}).get("state") == "Ready", what="eager init")
     pid = emu.status()["runtime"]["pid"]
     t0 = time.monotonic()
     assert emu.stop() == 0
     took = time.monotonic() - t0
     assert not pid_alive(pid)
-    killed = "did not exit 2 s after SIGTERM; killing it" in emu.errors()
+    killed = "did not exit 0.5 s after SIGTERM; killing it" in emu.errors()
     assert killed == ignore_term, emu.errors()
     if ignore_term:
-        assert took > 1.9  # SIGKILL only after the 2 s grace
+        assert took > 0.45  # SIGKILL only after the grace
 
 
 # ---------------------------------------------------------------------------
@@ -609,7 +640,7 @@ def test_post_faults_and_deadline(emulator):
 
 def test_faults_from_environment(emulator):
     faults = json.dumps([{"endpoint": "next", "fault": "status", "status": 500}])
-    emu = emulator("echo", env={"EMULATOR_FAULTS": faults})
+    emu = emulator("echo", env={"EMULATOR_FAULTS": faults}, process=True)
     r = emu.invoke({"a": 1})
     assert r.status == 502  # the fake runtime exits 3 on a non-200 /next
     assert r.json()["errorMessage"].endswith("exit status 3")
