@@ -45,6 +45,7 @@ ROWS = [
     ("warm mean µs", "warm_mean_us", 1),
     ("invocations/s (serial, one connection)", "invokes_per_s", 0),
     ("RSS at first GET /next, KB ²", "rss_kb", 0),
+    ("  of which anonymous / file-backed, KB ³", "_rss_split", 0),
     ("peak RSS (ru_maxrss), KB", "peak_rss_kb", 0),
     ("RSS growth after warm-up, KB", "rss_growth_kb", 0),
     ("echo 1 KB, median ms", "echo_1kb_ms", 3),
@@ -72,6 +73,10 @@ def cell(entry, key, digits):
         return f"{checks['sent']:,} / {checks['completed']:,} / {checks['lost']}" if checks else "–"
     if key == "_bad":
         return f"{checks['errors']} / {checks['mismatches']} / {checks['unexpected']}" if checks else "–"
+    if key == "_rss_split":
+        anon = entry.get("rss_anon_kb", entry.get("rss_ready_anon_kb"))
+        file_ = entry.get("rss_file_kb", entry.get("rss_ready_file_kb"))
+        return "–" if anon is None else f"{fmt(anon, 0)} / {fmt(file_, 0)}"
     if key == "_conns":
         vals = [entry.get(k) for k in ("connections_per_start", "warm_connections", "echo_connections")]
         vals = [v for v in vals if v is not None]
@@ -105,6 +110,8 @@ def results_markdown(res):
         "¹ bare_python: `python3.11 -I -S -c pass` from exec to exit (includes its finalization). "
         "Runtimes: the handler's `__pycache__` is removed before each start.",
         "² bare_python: ru_maxrss (peak) of the whole run; runtimes: VmRSS when the first GET /next arrives.",
+        "³ bare_python: RssAnon / RssFile read by the interpreter itself at the end of `-c` "
+        f"(its VmRSS then: {fmt((res.get('bare_python') or {}).get('rss_ready_kb'), 0)} KB).",
         "",
         "Python's json in process (`json.dumps(json.loads(event))`, median ms): "
         f"1 KB {fmt(res.get('json_1kb_ms'), 3)}, 256 KB {fmt(res.get('json_256kb_ms'))}, "

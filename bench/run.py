@@ -29,8 +29,8 @@ EVENT_SIZES = {"1kb": 1024, "256kb": 262144, "6mb": 6291456}
 PROFILES = {
     "full": dict(cold_rounds=8, cold_per_round=5, warmup=2000, invokes=100000, samples=20,
                  echo_warmup=2, echo_runs={"1kb": 200, "256kb": 50, "6mb": 20}, json_runs=20),
-    "quick": dict(cold_rounds=4, cold_per_round=5, warmup=500, invokes=20000, samples=10,
-                  echo_warmup=1, echo_runs={"1kb": 50, "256kb": 10, "6mb": 5}, json_runs=5),
+    "quick": dict(cold_rounds=2, cold_per_round=5, warmup=300, invokes=10000, samples=10,
+                  echo_warmup=1, echo_runs={"1kb": 50, "256kb": 10, "6mb": 3}, json_runs=3),
     "test": dict(cold_rounds=1, cold_per_round=3, warmup=50, invokes=300, samples=5,
                  echo_warmup=1, echo_runs={"1kb": 20, "256kb": 5, "6mb": 2}, json_runs=1),
 }
@@ -266,6 +266,23 @@ class Bench:
         sizes = ",".join(f"{EVENT_SIZES[k]}:{p['echo_runs'][k]}" for k in EVENT_SIZES)
         return self.driver("echo", name, argv, env, ["--sizes", sizes, "--warmup", p["echo_warmup"]])
 
+    def bare_ready_rss(self, argv_python, env):
+        """bare_python's own VmRSS/RssAnon/RssFile at the end of its -c, read by
+        itself: the closest thing to "RSS at first /next" an interpreter that
+        serves nothing has. Memory only; these runs are not timed."""
+        code = ("import sys; sys.stdout.write(''.join(l for l in open('/proc/self/status') "
+                "if l.startswith(('VmRSS', 'RssAnon', 'RssFile'))))")
+        keys = {"VmRSS": "rss_ready_kb", "RssAnon": "rss_ready_anon_kb", "RssFile": "rss_ready_file_kb"}
+        samples = {v: [] for v in keys.values()}
+        for _ in range(5):
+            out = subprocess.run([argv_python, "-I", "-S", "-c", code], env=env, capture_output=True,
+                                 text=True, timeout=60).stdout
+            for line in out.splitlines():
+                k, _, v = line.partition(":")
+                if k in keys:
+                    samples[keys[k]].append(int(v.split()[0]))
+        return {k: med(v) for k, v in samples.items()}
+
     def json_inproc(self):
         files = []
         for size in EVENT_SIZES.values():
@@ -493,6 +510,7 @@ def measure(bench, specs, env):
             continue
         if name == "bare_python":
             results[name] = summarise_exit(cold[name])
+            results[name].update(bench.bare_ready_rss(argv[0], dict(env, **extra_env)))
             continue
         e = dict(env, **extra_env)
         c, tc = summarise_cold(cold[name])
