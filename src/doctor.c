@@ -40,6 +40,7 @@
 #define DOCTOR_MAX_DEPTH 64
 #define DOCTOR_MAX_HOPS 32
 #define DOCTOR_ERR 512
+#define DOCTOR_MAX_FILE ((uint64_t)250 << 20)
 
 /* ------------------------------------------------------------------ types */
 
@@ -748,9 +749,11 @@ static int64_t doctor_entry_read(doctor *d, doctor_entry *e, void *buf, uint64_t
 
 static void doctor_entry_parse(doctor *d, doctor_entry *e)
 {
-    if (e->size > ELF_MAX_FILE) {
+    /* Nothing larger deploys (Lambda's unzipped limit is 250 MB), and a zip
+     * entry's declared size must not make us allocate without bound. */
+    if (e->size > DOCTOR_MAX_FILE) {
         e->state = DOCTOR_UNREADABLE;
-        snprintf(e->err, sizeof e->err, "too large to inspect (%llu bytes)",
+        snprintf(e->err, sizeof e->err, "%llu bytes: larger than Lambda's 250 MB unzipped limit",
                  (unsigned long long)e->size);
         return;
     }
@@ -1564,8 +1567,14 @@ static int doctor_file_machine(const char *path, unsigned *machine, int *cls)
     return 0;
 }
 
+/* Where a dependency was found: the path, for following it one level down. */
+typedef struct {
+    char wrong[DOCTOR_PATH_MAX + 64];
+    char found[DOCTOR_PATH_MAX];
+} doctor_hit;
+
 static int doctor_dir_has(const char *dir, size_t dir_len, const char *name, const elf_info *in,
-                          char *wrong, size_t wrong_len)
+                          doctor_hit *hit)
 {
     char cand[DOCTOR_PATH_MAX];
     unsigned m;
@@ -1574,14 +1583,14 @@ static int doctor_dir_has(const char *dir, size_t dir_len, const char *name, con
         doctor_file_machine(cand, &m, &cls))
         return 0;
     if (m == in->machine && cls == in->elf_class)
-        return 1;
-    if (!wrong[0])
-        snprintf(wrong, wrong_len, "%s is built for %s", cand, doctor_arch(m));
+        return snprintf(hit->found, sizeof hit->found, "%s", cand), 1;
+    if (!hit->wrong[0])
+        snprintf(hit->wrong, sizeof hit->wrong, "%s is built for %s", cand, doctor_arch(m));
     return 0;
 }
 
 static int doctor_dirs_have(const char *list, const char *origin, const char *name,
-                            const elf_info *in, char *wrong, size_t wrong_len)
+                            const elf_info *in, doctor_hit *hit)
 {
     char dir[DOCTOR_PATH_MAX];
     for (const char *p = list; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
@@ -1595,7 +1604,7 @@ static int doctor_dirs_have(const char *list, const char *origin, const char *na
             snprintf(dir, sizeof dir, "%s%.*s", origin, (int)(n - (size_t)(rest - p)), rest);
         else
             snprintf(dir, sizeof dir, "%.*s", (int)n, p);
-        if (dir[0] && doctor_dir_has(dir, strlen(dir), name, in, wrong, wrong_len))
+        if (dir[0] && doctor_dir_has(dir, strlen(dir), name, in, hit))
             return 1;
     }
     return 0;
@@ -1638,8 +1647,7 @@ static void doctor_ldconf(const char *path, char *list, size_t len, int depth)
     fclose(f);
 }
 
-static int doctor_runtime_find(const char *path, const char *name, const elf_info *in, char *wrong,
-                               size_t wrong_len)
+static int doctor_runtime_find(const char *path, const char *name, const elf_info *in, doctor_hit *hit)
 {
     char origin[DOCTOR_PATH_MAX], sys[8192] = "";
     if (strchr(name, '/'))
@@ -1655,14 +1663,17 @@ static int doctor_runtime_find(const char *path, const char *name, const elf_inf
     doctor_ldconf("/etc/ld.so.conf", sys, sizeof sys, 0);
     strncat(sys, in->elf_class == ELFCLASS64 ? ":/lib64:/usr/lib64:/lib:/usr/lib" : ":/lib:/usr/lib",
             sizeof sys - strlen(sys) - 1);
-    return (in->rpath && !in->runpath && doctor_dirs_have(in->rpath, origin, name, in, wrong, wrong_len)) ||
-           doctor_dirs_have(getenv("LD_LIBRARY_PATH"), origin, name, in, wrong, wrong_len) ||
-           (in->runpath && doctor_dirs_have(in->runpath, origin, name, in, wrong, wrong_len)) ||
-           doctor_dirs_have(sys, origin, name, in, wrong, wrong_len);
+    return (in->rpath && !in->runpath && doctor_dirs_have(in->rpath, origin, name, in, hit)) ||
+           doctor_dirs_have(getenv("LD_LIBRARY_PATH"), origin, name, in, hit) ||
+           (in->runpath && doctor_dirs_have(in->runpath, origin, name, in, hit)) ||
+           doctor_dirs_have(sys, origin, name, in, hit);
 }
 
+static int doctor_explain_dep(const char *path, const char *name, const char *found, int depth,
+                              char *out, size_t len);
+
 static int doctor_explain_elf(const char *path, const elf_info *in, const char *host_arch,
-                              const char *python, char *out, size_t len)
+                              const char *python, int depth, char *out, size_t len)
 {
     unsigned want = elf_arch_machine(host_arch);
     doctor_pytag tag;
@@ -1685,12 +1696,35 @@ static int doctor_explain_elf(const char *path, const elf_info *in, const char *
                         in->glibc_sym[0] ? " (for " : "", in->glibc_sym, in->glibc_sym[0] ? ")" : "",
                         libc), 1;
     for (size_t i = 0; i < in->n_needed; i++) {
-        char wrong[DOCTOR_PATH_MAX + 64] = "";
-        if (!doctor_runtime_find(path, in->needed[i], in, wrong, sizeof wrong))
+        doctor_hit hit = {"", ""};
+        if (!doctor_runtime_find(path, in->needed[i], in, &hit))
             return snprintf(out, len, "%s needs %s, which is not on the library search path%s%s%s",
-                            path, in->needed[i], wrong[0] ? " (" : "", wrong, wrong[0] ? ")" : ""), 1;
+                            path, in->needed[i], hit.wrong[0] ? " (" : "", hit.wrong,
+                            hit.wrong[0] ? ")" : ""), 1;
+        if (hit.found[0] && depth < 2 && doctor_explain_dep(path, in->needed[i], hit.found, depth, out, len))
+            return 1;
     }
     return 0;
+}
+
+/* The import often fails one level down: a library that needs a newer glibc,
+ * or a library of its own that is missing.  Depth-limited, so cycles end. */
+static int doctor_explain_dep(const char *path, const char *name, const char *found, int depth,
+                              char *out, size_t len)
+{
+    elf_info dep;
+    char err[160], inner[DOCTOR_PATH_MAX * 2];
+    int rc = elf_load(found, &dep, err, sizeof err), bad = 0;
+    if (rc == ELF_MALFORMED) {
+        snprintf(inner, sizeof inner, "%s is not a valid ELF file: %s", found, err);
+        bad = 1;
+    } else if (rc == ELF_OK) {
+        bad = doctor_explain_elf(found, &dep, NULL, NULL, depth + 1, inner, sizeof inner);
+        elf_info_free(&dep);
+    }
+    if (bad)
+        snprintf(out, len, "%s needs %s, and %s", path, name, inner);
+    return bad;
 }
 
 int doctor_explain_file(const char *path, const char *host_arch, const char *python_version,
@@ -1706,7 +1740,7 @@ int doctor_explain_file(const char *path, const char *host_arch, const char *pyt
         return snprintf(out, out_len, "%s is not a valid ELF file: %s", path, err), 1;
     if (rc != ELF_OK)
         return 0;
-    int found = doctor_explain_elf(path, &in, host_arch, python_version, out, out_len);
+    int found = doctor_explain_elf(path, &in, host_arch, python_version, 0, out, out_len);
     elf_info_free(&in);
     return found;
 }

@@ -70,7 +70,13 @@ for arch in x86_64 arm64; do
 done
 so "$X86_CC" "$obj/libc.so.6" "$src/future.c" -nostdlib -Wl,-soname,libc.so.6 \
   -Wl,--version-script="$src/future.map"
-so "$X86_CC" "$obj/usesfuture.so" "$src/usesfuture.c" -nostdlib "$obj/libc.so.6"
+so "$X86_CC" "$obj/usesfuture.so" "$src/usesfuture.c" -nostdlib "$obj/libc.so.6" \
+  -Wl,-soname,libusesfuture.so
+cat > "$src/chain.c" <<'EOF'
+void uses_future(void);
+void chain(void) { uses_future(); }
+EOF
+so "$X86_CC" "$obj/chain.so" "$src/chain.c" -nostdlib "$obj/usesfuture.so"
 
 # --- layers -----------------------------------------------------------------
 sp=python/lib/python3.9/site-packages
@@ -147,6 +153,7 @@ cp "$obj/usesfoo.x86_64.so" "$ex/libusesfoo.so"
 cp "$obj/usesfuture.so" "$ex/libusesfuture.so"
 cp "$obj/libfoo.so.1.0.arm64" "$ex/armlib/libfoo.so.1"
 cp "$bad/lib/libhalf.so" "$ex/libhalf.so"
+mkdir -p "$ex/chain" && cp "$obj/chain.so" "$ex/chain/libchain.so"   # needs explain/libusesfuture.so
 
 # Zips (symlinks stored as links with -y), as Lambda receives them.
 (cd "$bad" && zip -qry "$out/bad-x86.zip" .)

@@ -272,6 +272,16 @@ def test_explain_missing_dependency():
            "(explain/armlib/libfoo.so.1 is built for arm64)")
 
 
+def test_explain_follows_a_dependency_one_level_down():
+    libc = os.confstr("CS_GNU_LIBC_VERSION").split()[1]
+    env = dict(ENV, LD_LIBRARY_PATH="explain")
+    assert explain("chain/libchain.so", env=env) == (
+        1, "explain/chain/libchain.so needs libusesfuture.so, and explain/libusesfuture.so needs "
+           f"GLIBC_2.99 (for future_call) but this system has glibc {libc}")
+    assert explain("chain/libchain.so") == (
+        1, "explain/chain/libchain.so needs libusesfuture.so, which is not on the library search path")
+
+
 def test_explain_malformed():
     assert explain("libhalf.so") == (
         1, "explain/libhalf.so is not a valid ELF file: segment 2 extends past the end of the file (truncated?)")
