@@ -1,20 +1,46 @@
-# Integration tests: the real bootstrap behind the emulator, for every cell of the matrix.
-# A cell is "<arch>:<python>": e.g. x86_64:3.11 uses layers/build/py3.11-x86_64 and
-# build/x86_64/bootstrap. "host:system" uses ./bootstrap with the system's libpython.
-INTEGRATION_CELLS ?= host:system
+# Integration tests: the real bootstrap behind the emulator, the same test code for every
+# cell of the matrix. A cell is <kind>:<python>:
+#   x86_64:3.9     build/x86_64/bootstrap with layers/build/py3.9-x86_64, natively
+#   arm64:3.11     build/arm64/bootstrap with layers/build/py3.11-arm64, under qemu-user
+#   pyenv:3.12     ./bootstrap with BOOTSTRAP_LIBPYTHON from /root/.pyenv (when installed)
+#   host:system    ./bootstrap with the system's libpython
+PYENV_ROOT ?= /root/.pyenv
+PYENV_CELLS := $(foreach v,3.10 3.12 3.13,$(if $(wildcard $(PYENV_ROOT)/versions/$(v).*/lib/libpython$(v).so.1.0),pyenv:$(v)))
+INTEGRATION_CELLS ?= x86_64:3.9 x86_64:3.11 arm64:3.9 arm64:3.11 $(PYENV_CELLS)
 PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider
+# qemu-user runs arm64 code 15-20x slower: timeouts in the tests scale by this.
+QEMU_TIME_SCALE := 10
 
-.PHONY: test-integration
-test-integration: bootstrap
+.PHONY: test-integration integration-cell
+test-integration:
 	@set -e; for cell in $(INTEGRATION_CELLS); do \
 	  echo "== integration $$cell"; \
 	  $(MAKE) --no-print-directory integration-cell CELL=$$cell; \
 	done
 
-.PHONY: integration-cell
-integration-cell:
-	cd tests/integration && $(CELL_ENV) $(PYTEST) $(PYTEST_ARGS) .
+cell_kind = $(word 1,$(subst :, ,$(CELL)))
+cell_python = $(word 2,$(subst :, ,$(CELL)))
 
-ifeq ($(CELL),host:system)
-  CELL_ENV := BOOTSTRAP_BIN=$(CURDIR)/bootstrap EXPECT_PYTHON=3.11 EXPECT_ARCH=$(HOST_ARCH)
+ifneq ($(filter x86_64 arm64,$(cell_kind)),)
+  CELL_PREREQS := layer-py$(cell_python)-$(cell_kind) native-ext
+  CELL_ENV = BOOTSTRAP_BIN=$(CURDIR)/$(BUILD)/$(cell_kind)/bootstrap \
+    BOOTSTRAP_LAYER_ROOT=$(CURDIR)/$(LAYERS_OUT)/py$(cell_python)-$(cell_kind) \
+    NATIVE_EXT_ROOT=$(CURDIR)/$(NATIVE_EXT_ROOT) \
+    EXPECT_PYTHON=$(cell_python) EXPECT_ARCH=$(cell_kind)
+  ifeq ($(cell_kind),arm64)
+    CELL_PREREQS += qemu-arm64
+    CELL_ENV += QEMU_LD_PREFIX=$(CURDIR)/$(SYSROOT_arm64) TIME_SCALE=$(QEMU_TIME_SCALE)
+  endif
+else ifeq ($(cell_kind),pyenv)
+  CELL_ENV = BOOTSTRAP_BIN=$(CURDIR)/bootstrap EXPECT_PYTHON=$(cell_python) EXPECT_ARCH=$(HOST_ARCH) \
+    BOOTSTRAP_LIBPYTHON=$(firstword $(wildcard $(PYENV_ROOT)/versions/$(cell_python).*/lib/libpython$(cell_python).so.1.0)) \
+    SEQUENTIAL_INVOCATIONS=200
+  CELL_PYTEST_ARGS := --ignore=test_layers.py
+else
+  CELL_ENV = BOOTSTRAP_BIN=$(CURDIR)/bootstrap EXPECT_PYTHON= EXPECT_ARCH=$(HOST_ARCH)
+  CELL_PYTEST_ARGS := --ignore=test_layers.py
 endif
+
+integration-cell: $(CELL_PREREQS)
+	$(MAKE) --no-print-directory ARCH=$(if $(filter arm64,$(cell_kind)),arm64,$(HOST_ARCH)) bootstrap
+	cd tests/integration && $(CELL_ENV) $(PYTEST) $(CELL_PYTEST_ARGS) $(PYTEST_ARGS) .

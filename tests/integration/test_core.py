@@ -330,10 +330,12 @@ def test_thousand_sequential_invocations(function):
 
 
 def test_timeout_then_recovery(function):
-    f = function("echo.sleep", timeout=1)
-    r = f.invoke({"seconds": 3 * TIME_SCALE})
+    # Under qemu the re-init after the kill takes most of a second: give it room.
+    seconds = 1 if TIME_SCALE <= 1 else 5
+    f = function("echo.sleep", timeout=seconds)
+    r = f.invoke({"seconds": seconds * 3})
     assert r.status == 200
-    assert r.body == b"Task timed out after 1.00 seconds"
+    assert r.body == b"Task timed out after %d.00 seconds" % seconds
     r = f.invoke({"seconds": 0})
-    assert r.status == 200
+    assert r.status == 200, r
     assert r.json()["slept"] == 0
