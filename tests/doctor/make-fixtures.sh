@@ -72,6 +72,19 @@ so "$X86_CC" "$obj/libc.so.6" "$src/future.c" -nostdlib -Wl,-soname,libc.so.6 \
   -Wl,--version-script="$src/future.map"
 so "$X86_CC" "$obj/usesfuture.so" "$src/usesfuture.c" -nostdlib "$obj/libc.so.6" \
   -Wl,-soname,libusesfuture.so
+# The same trick for a libstdc++.so.6 newer than Amazon Linux 2's (GLIBCXX_3.4.24).
+cat > "$src/cxx.map" <<'EOF'
+GLIBCXX_3.4.30 { global: cxx_new_call; local: *; };
+EOF
+cat > "$src/usescxx.c" <<'EOF'
+void cxx_new_call(void);
+void uses_cxx(void) { cxx_new_call(); }
+EOF
+sed -e 's/future_call/cxx_new_call/' "$src/future.c" > "$src/cxx.c"
+mkdir -p "$obj/cxx"
+so "$X86_CC" "$obj/cxx/libstdc++.so.6" "$src/cxx.c" -nostdlib -Wl,-soname,libstdc++.so.6 \
+  -Wl,--version-script="$src/cxx.map"
+so "$X86_CC" "$obj/usescxx.so" "$src/usescxx.c" -nostdlib "$obj/cxx/libstdc++.so.6"
 cat > "$src/chain.c" <<'EOF'
 void uses_future(void);
 void chain(void) { uses_future(); }
@@ -133,6 +146,12 @@ mkdir -p "$neutral/x86_64/lib" "$neutral/arm64/lib" "$neutral/lib"
 cp "$obj/plain.x86_64.so" "$neutral/x86_64/lib/libplain.so"
 cp "$obj/plain.arm64.so" "$neutral/arm64/lib/libplain.so"
 cp "$obj/plain.x86_64.so" "$neutral/lib/libonlyx86.so"
+
+# A library needing GLIBCXX_3.4.30: from the system's libstdc++, then with a shipped one.
+mkdir -p "$out/cxx-x86/x86_64/lib" "$out/cxx-shipped/x86_64/lib"
+cp "$obj/usescxx.so" "$out/cxx-x86/x86_64/lib/libusescxx.so"
+cp "$obj/usescxx.so" "$out/cxx-shipped/x86_64/lib/libusescxx.so"
+cp "$obj/cxx/libstdc++.so.6" "$out/cxx-shipped/x86_64/lib/libstdc++.so.6"
 
 # Function packages: handler code and a bootstrap at the root.
 fn=$out/fn-arm-bootstrap

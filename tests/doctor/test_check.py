@@ -134,6 +134,18 @@ def test_bootstrap_linked_on_bookworm_is_too_new_for_al2():
     assert proc.returncode == 1
 
 
+def test_libstdcxx_newer_than_the_targets():
+    proc = check("--target", "provided.al2", "cxx-x86")
+    assert proc.stdout == """\
+cxx-x86: x86_64/lib/libusescxx.so (ELF64 x86_64)
+  glibcxx-too-new: needs GLIBCXX_3.4.30 but the libstdc++ of provided.al2 stops at GLIBCXX_3.4.24. Fix: link it with -static-libstdc++, or ship a newer libstdc++.so.6 in lib/
+doctor: 1 problem in 1 file (1 ELF of 1 files checked; target provided.al2, glibc 2.26, x86_64, Python unknown)
+"""
+    assert proc.returncode == 1
+    # a layer that ships its own libstdc++.so.6 is loaded with that one
+    assert check("--target", "provided.al2", "cxx-shipped").returncode == 0
+
+
 def test_function_and_layer_checked_together_resolve_across_mounts(tmp_path):
     """A function's library may need one that a layer ships in /opt/x86_64/lib."""
     fn = tmp_path / "fn"
