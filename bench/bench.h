@@ -98,6 +98,7 @@ struct proc_mem {
     long rss_kb, hwm_kb, anon_kb, file_kb;
 };
 int proc_read_mem(pid_t pid, struct proc_mem *m);
+uint64_t proc_cpu_ns(pid_t pid); /* on-CPU time of all its threads, 0 if unknown */
 int proc_clean_pycache(const char *dir);
 
 #endif

@@ -202,6 +202,37 @@ int proc_read_mem(pid_t pid, struct proc_mem *m)
     return m->rss_kb < 0 ? -EIO : 0;
 }
 
+/* Time on CPU, from /proc/<pid>/task/<tid>/schedstat (nanoseconds, first
+ * field), summed over threads. Unlike wall time it hardly moves when other
+ * processes compete for the CPU, so it is the steadier number on a busy host. */
+uint64_t proc_cpu_ns(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    uint64_t total = 0;
+    struct dirent *e;
+    for (int i = 0; i < 4096 && (e = readdir(d)); i++) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[320], text[128];
+        snprintf(file, sizeof(file), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, text, sizeof(text) - 1);
+        close(fd);
+        if (n > 0) {
+            text[n] = '\0';
+            total += strtoull(text, NULL, 10);
+        }
+    }
+    closedir(d);
+    return total;
+}
+
 /* Removes DIR/__pycache__ so the next start has to compile the handler, as
  * on Lambda when the deployment ships no .pyc (and /var/task is read-only). */
 int proc_clean_pycache(const char *dir)

@@ -222,7 +222,7 @@ static void print_long_array(const char *key, const long *v, unsigned n)
 /* ---- cold: exec -> first GET /next -> first response, once per start ---- */
 
 struct cold_sample {
-    uint64_t next_ns, resp_ns;
+    uint64_t next_ns, resp_ns, cpu_ns;
     struct proc_mem mem;
     long maxrss_kb;
     unsigned connections;
@@ -241,6 +241,7 @@ static int cold_once(struct session *s, struct cold_sample *cs)
     if (!rc) {
         /* Read memory before answering: the runtime is idle in GET /next. */
         proc_read_mem(s->child.pid, &cs->mem);
+        cs->cpu_ns = proc_cpu_ns(s->child.pid);
         rc = session_invoke(s, EVENT_SMALL, strlen(EVENT_SMALL), &lat, &resp_len);
     }
     if (!rc)
@@ -259,11 +260,12 @@ static int mode_cold(struct session *s)
 {
     unsigned n = s->o->runs;
     struct cold_sample *cs = calloc(n, sizeof(*cs));
-    uint64_t *next = calloc(n, sizeof(*next)), *resp = calloc(n, sizeof(*resp));
+    uint64_t *next = calloc(n, sizeof(*next)), *resp = calloc(n, sizeof(*resp)),
+             *cpu = calloc(n, sizeof(*cpu));
     long *rss = calloc(n, sizeof(long)), *hwm = calloc(n, sizeof(long)),
          *anon = calloc(n, sizeof(long)), *file = calloc(n, sizeof(long)),
          *maxrss = calloc(n, sizeof(long)), *conns = calloc(n, sizeof(long));
-    if (!cs || !next || !resp || !rss || !hwm || !anon || !file || !maxrss || !conns)
+    if (!cs || !next || !resp || !cpu || !rss || !hwm || !anon || !file || !maxrss || !conns)
         return -ENOMEM;
     for (unsigned i = 0; i < n; i++) {
         int rc = cold_once(s, &cs[i]);
@@ -273,6 +275,7 @@ static int mode_cold(struct session *s)
         }
         next[i] = cs[i].next_ns;
         resp[i] = cs[i].resp_ns;
+        cpu[i] = cs[i].cpu_ns;
         rss[i] = cs[i].mem.rss_kb;
         hwm[i] = cs[i].mem.hwm_kb;
         anon[i] = cs[i].mem.anon_kb;
@@ -287,6 +290,8 @@ static int mode_cold(struct session *s)
     printf(",\n ");
     print_ms_array("first_response_ms", resp, n);
     printf(",\n ");
+    print_ms_array("cpu_ms", cpu, n);
+    printf(",\n ");
     print_long_array("rss_kb", rss, n);
     printf(",\n ");
     print_long_array("hwm_kb", hwm, n);
@@ -299,7 +304,7 @@ static int mode_cold(struct session *s)
     printf(",\n ");
     print_long_array("connections_per_start", conns, n);
     printf("}\n");
-    free(cs), free(next), free(resp), free(rss), free(hwm), free(anon), free(file),
+    free(cs), free(next), free(resp), free(cpu), free(rss), free(hwm), free(anon), free(file),
         free(maxrss), free(conns);
     return 0;
 }
@@ -311,7 +316,7 @@ struct warm_state {
     long rss_init, hwm_init, rss_warm, rss_end;
     long sample_at[64], sample_kb[64];
     unsigned nsamples;
-    uint64_t t_first, t_last;
+    uint64_t t_first, t_last, cpu_first, cpu_last;
 };
 
 static long warm_rss(struct session *s)
@@ -331,6 +336,7 @@ static int warm_loop(struct session *s, struct warm_state *w)
         uint64_t lat;
         if (i == o->warmup) {
             w->rss_warm = warm_rss(s); /* baseline for growth: after warm-up */
+            w->cpu_first = proc_cpu_ns(s->child.pid);
             w->t_first = clock_ns();
         }
         int rc = session_invoke(s, EVENT_SMALL, len, &lat, &resp_len);
@@ -348,6 +354,7 @@ static int warm_loop(struct session *s, struct warm_state *w)
         }
     }
     w->t_last = clock_ns();
+    w->cpu_last = proc_cpu_ns(s->child.pid);
     w->rss_end = warm_rss(s);
     return 0;
 }
@@ -362,7 +369,9 @@ static void warm_print(const struct session *s, const struct warm_state *w, stru
     printf(",\n \"lat_us\": {\"min\": %.2f, \"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
            "\"p999\": %.2f, \"max\": %.2f, \"mean\": %.2f},\n",
            st->min_us, st->p50_us, st->p90_us, st->p99_us, st->p999_us, st->max_us, st->mean_us);
-    printf(" \"elapsed_s\": %.4f, \"invokes_per_s\": %.1f,\n", secs, secs > 0 ? o->invokes / secs : 0);
+    printf(" \"elapsed_s\": %.4f, \"invokes_per_s\": %.1f, \"cpu_us_per_invoke\": %.2f,\n", secs,
+           secs > 0 ? o->invokes / secs : 0,
+           o->invokes ? (double)(w->cpu_last - w->cpu_first) / 1e3 / o->invokes : 0);
     printf(" \"rss_init_kb\": %ld, \"hwm_init_kb\": %ld, \"rss_after_warmup_kb\": %ld, "
            "\"rss_end_kb\": %ld, \"maxrss_kb\": %ld,\n",
            w->rss_init, w->hwm_init, w->rss_warm, w->rss_end, maxrss);
@@ -414,8 +423,11 @@ static int echo_size(struct session *s, size_t size, unsigned runs, int first)
     int rc = ms ? event_make(&ev, size) : -ENOMEM;
     size_t resp_len = 0;
     unsigned long mism0 = s->t.mismatches;
+    uint64_t cpu0 = 0;
     for (unsigned i = 0; !rc && i < s->o->warmup + runs; i++) {
         uint64_t lat;
+        if (i == s->o->warmup)
+            cpu0 = proc_cpu_ns(s->child.pid);
         rc = session_invoke(s, ev.p, ev.len, &lat, &resp_len);
         if (!rc)
             rc = session_await_next(s, NULL);
@@ -423,8 +435,10 @@ static int echo_size(struct session *s, size_t size, unsigned runs, int first)
             ms[i - s->o->warmup] = lat;
     }
     if (!rc) {
-        printf("%s\n  {\"bytes\": %zu, \"runs\": %u, \"response_bytes\": %zu, \"mismatches\": %lu, ",
-               first ? "" : ",", size, runs, resp_len, s->t.mismatches - mism0);
+        double cpu_ms = runs ? (double)(proc_cpu_ns(s->child.pid) - cpu0) / 1e6 / runs : 0;
+        printf("%s\n  {\"bytes\": %zu, \"runs\": %u, \"response_bytes\": %zu, \"mismatches\": %lu, "
+               "\"cpu_ms_per_run\": %.3f, ",
+               first ? "" : ",", size, runs, resp_len, s->t.mismatches - mism0, cpu_ms);
         print_ms_array("ms", ms, runs);
         printf("}");
     }
@@ -463,9 +477,10 @@ static int mode_exit(struct session *s)
 {
     unsigned n = s->o->runs;
     uint64_t *ms = calloc(n, sizeof(*ms));
+    uint64_t *cpu = calloc(n, sizeof(*cpu));
     long *maxrss = calloc(n, sizeof(long));
     unsigned bad = 0;
-    if (!ms || !maxrss)
+    if (!ms || !cpu || !maxrss)
         return -ENOMEM;
     for (unsigned i = 0; i < n; i++) {
         int rc = session_start(s), status = 0;
@@ -481,13 +496,18 @@ static int mode_exit(struct session *s)
         bad += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         ms[i] = t_exit - s->child.t_exec;
         maxrss[i] = ru.ru_maxrss;
+        cpu[i] = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+                 (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
     }
     printf("{\"mode\": \"exit\", \"runs\": %u, \"nonzero_exits\": %u,\n ", n, bad);
     print_ms_array("exit_ms", ms, n);
     printf(",\n ");
+    print_ms_array("cpu_ms", cpu, n);
+    printf(",\n ");
     print_long_array("maxrss_kb", maxrss, n);
     printf("}\n");
     free(ms);
+    free(cpu);
     free(maxrss);
     return bad ? -ECHILD : 0;
 }

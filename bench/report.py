@@ -38,19 +38,22 @@ def arch_label(res):
 ROWS = [
     ("cold start: exec → first GET /next, median ms ¹", "cold_start_ms", 2),
     ("  min / IQR ms", "_cold_spread", 2),
+    ("  CPU time of the process until then, median ms ³", "cold_start_cpu_ms", 2),
     ("  with a .pyc present, median ms", "cold_start_pyc_ms", 2),
     ("exec → first response posted, median ms", "cold_to_first_response_ms", 2),
     ("warm p50 µs (driver-side round trip)", "warm_p50_us", 1),
     ("warm p99 µs", "warm_p99_us", 1),
     ("warm mean µs", "warm_mean_us", 1),
+    ("runtime CPU time per warm invocation, µs ³", "warm_cpu_us", 1),
     ("invocations/s (serial, one connection)", "invokes_per_s", 0),
     ("RSS at first GET /next, KB ²", "rss_kb", 0),
-    ("  of which anonymous / file-backed, KB ³", "_rss_split", 0),
+    ("  of which anonymous / file-backed, KB ⁴", "_rss_split", 0),
     ("peak RSS (ru_maxrss), KB", "peak_rss_kb", 0),
     ("RSS growth after warm-up, KB", "rss_growth_kb", 0),
     ("echo 1 KB, median ms", "echo_1kb_ms", 3),
     ("echo 256 KB, median ms", "echo_256kb_ms", 2),
     ("echo 6 MB, median ms", "echo_6mb_ms", 1),
+    ("  runtime CPU time per 6 MB echo, ms ³", "echo_6mb_cpu_ms", 1),
     ("invocations sent / completed / lost", "_counts", 0),
     ("errors / echo mismatches / unexpected requests", "_bad", 0),
     ("connections opened (max per process)", "_conns", 0),
@@ -110,7 +113,10 @@ def results_markdown(res):
         "¹ bare_python: `python3.11 -I -S -c pass` from exec to exit (includes its finalization). "
         "Runtimes: the handler's `__pycache__` is removed before each start.",
         "² bare_python: ru_maxrss (peak) of the whole run; runtimes: VmRSS when the first GET /next arrives.",
-        "³ bare_python: RssAnon / RssFile read by the interpreter itself at the end of `-c` "
+        "³ On-CPU time of the runtime process (all threads, `/proc/<pid>/task/*/schedstat`; bare_python: "
+        "wait4's utime + stime). It excludes time spent waiting for a CPU, so it moves less than wall time "
+        "on a busy host, but a saturated VM still inflates it (cache and TLB thrash).",
+        "⁴ bare_python: RssAnon / RssFile read by the interpreter itself at the end of `-c` "
         f"(its VmRSS then: {fmt((res.get('bare_python') or {}).get('rss_ready_kb'), 0)} KB).",
         "",
         "Python's json in process (`json.dumps(json.loads(event))`, median ms): "

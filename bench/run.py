@@ -338,6 +338,7 @@ def summarise_exit(raw):
     ms, rss = concat(batches, "exit_ms"), concat(batches, "maxrss_kb")
     out = {"cold_start_ms": med(ms), "cold_start_min_ms": min(ms) if ms else None,
            "cold_start_iqr_ms": quartiles(ms), "cold_starts": len(ms),
+           "cold_start_cpu_ms": med(concat(batches, "cpu_ms")),
            "rss_kb": med(rss), "peak_rss_kb": med(rss), "rss_method": "ru_maxrss (wait4) of the whole run",
            "nonzero_exits": sum(b.get("nonzero_exits", 0) for b in batches)}
     errs = batch_errors(batches)
@@ -354,6 +355,7 @@ def summarise_cold(raw):
         "cold_start_min_ms": min(nxt) if nxt else None,
         "cold_start_iqr_ms": quartiles(nxt),
         "cold_starts": len(nxt),
+        "cold_start_cpu_ms": med(concat(nopyc, "cpu_ms")),
         "cold_to_first_response_ms": med(concat(nopyc, "first_response_ms")),
         "cold_start_pyc_ms": med(concat(pyc, "next_ms")),
         "cold_to_first_response_pyc_ms": med(concat(pyc, "first_response_ms")),
@@ -378,7 +380,8 @@ def summarise_warm(w):
     return {
         "warm_p50_us": lat["p50"], "warm_p90_us": lat["p90"], "warm_p99_us": lat["p99"],
         "warm_mean_us": lat["mean"], "warm_min_us": lat["min"], "warm_max_us": lat["max"],
-        "invokes_per_s": w["invokes_per_s"], "warm_invokes": w["invokes"], "warm_warmup": w["warmup"],
+        "invokes_per_s": w["invokes_per_s"], "warm_cpu_us": w.get("cpu_us_per_invoke"),
+        "warm_invokes": w["invokes"], "warm_warmup": w["warmup"],
         "rss_growth_kb": w["rss_end_kb"] - w["rss_after_warmup_kb"],
         "rss_growth_from_init_kb": w["rss_end_kb"] - w["rss_init_kb"],
         "rss_growth_invokes": w["invokes"],
@@ -399,6 +402,7 @@ def summarise_echo(e):
             out[f"echo_{key}_ms"] = med(s["ms"])
             out[f"echo_{key}_min_ms"] = min(s["ms"]) if s["ms"] else None
             out[f"echo_{key}_runs"] = s["runs"]
+            out[f"echo_{key}_cpu_ms"] = s.get("cpu_ms_per_run")
             out[f"echo_{key}_response_bytes"] = s["response_bytes"]
     out["echo_connections"] = e.get("connections")
     return out, tally([e])
