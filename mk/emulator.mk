@@ -15,7 +15,7 @@ EMULATOR_BOOTSTRAP ?= ./bootstrap
 
 .PHONY: test-emulator run-emulator
 test-emulator:
-	$(PYTHON) -m pytest -q tests/emulator
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/emulator
 
 run-emulator:
 	LAMBDA_TASK_ROOT=$(abspath $(EMULATOR_TASK_ROOT)) \
