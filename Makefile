@@ -14,6 +14,8 @@ OUT       := $(BUILD)/$(ARCH)
 # The Python that runs the tools and tests; named explicitly so pyenv shims never leak in.
 PYTHON    := /usr/bin/python3.11
 PYTHON_CONFIG := /usr/bin/python3.11-config
+# pyenv's Python builds, when the machine has them: extra test versions and bytecode to embed.
+PYENV_ROOT ?= /root/.pyenv
 
 TEST_TARGETS :=
 .SECONDEXPANSION:

@@ -4,7 +4,15 @@
 CC_x86_64 := gcc
 CC_arm64  := aarch64-linux-gnu-gcc
 SRCS := src/main.c src/runtime_api.c src/python.c src/layer.c src/handler.c src/elf.c src/doctor.c
-OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o
+OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o $(OUT)/obj/bytecode.o
+
+# src/runtime.py precompiled by every Python 3.9+ this machine has (bytecode is the same on
+# every CPU); python.c picks the one whose magic number matches the loaded libpython.
+RUNTIME_FILENAME := <bootstrap>/runtime.py
+BYTECODE_PYTHONS := /usr/bin/python3.11 $(sort $(wildcard $(PYENV_ROOT)/versions/3.9.*/bin/python3.9 \
+  $(PYENV_ROOT)/versions/3.1[0-9].*/bin/python3.1[0-9]))
+BYTECODE_VERSIONS := $(sort $(foreach p,$(BYTECODE_PYTHONS),$(lastword $(subst /python, ,$(p)))))
+BYTECODE_BINS := $(foreach v,$(BYTECODE_VERSIONS),$(BUILD)/gen/runtime-$(v).bin)
 
 # -Wno-format-truncation: messages are cut to their buffers on purpose; paths are
 # checked where truncation would matter (layer.c).
@@ -57,5 +65,24 @@ $(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps $(CURL_DEP) $(SYSROOT_STAMP_$(ARCH))
 $(OUT)/obj/embed.o: src/embed.S src/runtime.py
 	@mkdir -p $(dir $@)
 	$(CC_$(ARCH)) -c -DRUNTIME_PY='"src/runtime.py"' $< -o $@
+
+$(BUILD)/gen/runtime-%.bin: src/runtime.py scripts/compile_runtime.py
+	@mkdir -p $(dir $@)
+	$(firstword $(filter %/python$*,$(BYTECODE_PYTHONS))) -I -S scripts/compile_runtime.py src/runtime.py '$(RUNTIME_FILENAME)' $@
+
+# A table of (pointer, length) pairs, ended by a null pointer: bootstrap_runtime_bytecode.
+$(BUILD)/gen/bytecode.S: $(BYTECODE_BINS) mk/bootstrap.mk
+	@mkdir -p $(dir $@)
+	@{ echo '    .section .rodata'; \
+	  for v in $(BYTECODE_VERSIONS); do n=$$(echo $$v | tr . _); \
+	    printf '    .balign 16\nbytecode_%s:\n    .incbin "%s"\nbytecode_%s_end:\n' $$n $(BUILD)/gen/runtime-$$v.bin $$n; done; \
+	  echo '    .section .data.rel.ro, "aw"'; echo '    .balign 8'; echo '    .global bootstrap_runtime_bytecode'; echo 'bootstrap_runtime_bytecode:'; \
+	  for v in $(BYTECODE_VERSIONS); do n=$$(echo $$v | tr . _); \
+	    printf '    .quad bytecode_%s, bytecode_%s_end - bytecode_%s\n' $$n $$n $$n; done; \
+	  echo '    .quad 0, 0'; echo '    .section .note.GNU-stack, "", %progbits'; } > $@
+
+$(OUT)/obj/bytecode.o: $(BUILD)/gen/bytecode.S
+	@mkdir -p $(dir $@)
+	$(CC_$(ARCH)) -c $< -o $@
 
 -include $(OUT)/obj/*.d

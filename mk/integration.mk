@@ -4,7 +4,7 @@
 #   arm64:3.11     build/arm64/bootstrap with layers/build/py3.11-arm64, under qemu-user
 #   pyenv:3.12     ./bootstrap with BOOTSTRAP_LIBPYTHON from /root/.pyenv (when installed)
 #   host:system    ./bootstrap with the system's libpython
-PYENV_ROOT ?= /root/.pyenv
+
 PYENV_CELLS := $(foreach v,3.10 3.12 3.13,$(if $(wildcard $(PYENV_ROOT)/versions/$(v).*/lib/libpython$(v).so.1.0),pyenv:$(v)))
 INTEGRATION_CELLS ?= x86_64:3.9 x86_64:3.11 arm64:3.9 arm64:3.11 $(PYENV_CELLS)
 PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider

@@ -15,14 +15,21 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* src/runtime.py, embedded by src/embed.S. */
+/* src/runtime.py, embedded by src/embed.S, and its bytecode for each Python the build had
+ * (mk/bootstrap.mk): pairs of (magic number + marshalled code, length), ended by NULL. */
 extern const char bootstrap_runtime_py[];
+typedef struct {
+    const unsigned char *data;
+    uint64_t len;
+} embedded_bytecode;
+extern const embedded_bytecode bootstrap_runtime_bytecode[];
 
 /* Declared by the headers only for the 3.11+ limited API; the value is the same since 3.3. */
 #ifndef PyBUF_READ
@@ -60,7 +67,9 @@ extern const char bootstrap_runtime_py[];
     X(PyEval_RestoreThread)                                                                                      \
     X(Py_DecRef)                                                                                                 \
     X(Py_IncRef)                                                                                                 \
-    X(PyCMethod_New)
+    X(PyCMethod_New)                                                                                             \
+    X(PyImport_GetMagicNumber)                                                                                   \
+    X(PyImport_ImportModule)
 
 typedef struct {
 #define PY_DECLARE(name) __typeof__(name) *name;
@@ -313,6 +322,30 @@ static int runtime_failure(python *py, python_init_error *err, const char *what)
     return -1;
 }
 
+/* The runtime's code object: unmarshalled from the embedded bytecode for this Python when
+ * there is one (compiling costs milliseconds of every cold start), else compiled. */
+static PyObject *runtime_code(python *py)
+{
+    long magic = py->api.PyImport_GetMagicNumber();
+    for (const embedded_bytecode *b = bootstrap_runtime_bytecode; b->data; b++) {
+        long blob_magic = (long)b->data[0] | (long)b->data[1] << 8 | (long)b->data[2] << 16 | (long)b->data[3] << 24;
+        if (b->len <= 4 || blob_magic != magic)
+            continue;
+        PyObject *marshal = py->api.PyImport_ImportModule("marshal");
+        PyObject *loads = marshal ? py->api.PyObject_GetAttrString(marshal, "loads") : NULL;
+        PyObject *data = py->api.PyMemoryView_FromMemory((char *)b->data + 4, (Py_ssize_t)(b->len - 4), PyBUF_READ);
+        PyObject *code = (loads && data) ? py->api.PyObject_CallFunctionObjArgs(loads, data, NULL) : NULL;
+        py->api.Py_DecRef(data);
+        py->api.Py_DecRef(loads);
+        py->api.Py_DecRef(marshal);
+        if (code)
+            return code;
+        py->api.PyErr_Clear(); /* fall back to the source */
+        break;
+    }
+    return py->api.Py_CompileString(bootstrap_runtime_py, RUNTIME_FILENAME, Py_file_input);
+}
+
 int python_start(python *py, const python_start_options *opt, python_init_error *err)
 {
     memset(err, 0, sizeof(*err));
@@ -323,7 +356,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         return -1;
     py->api.Py_InitializeEx(1);
 
-    PyObject *code = py->api.Py_CompileString(bootstrap_runtime_py, RUNTIME_FILENAME, Py_file_input);
+    PyObject *code = runtime_code(py);
     PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(RUNTIME_MODULE, code, RUNTIME_FILENAME) : NULL;
     py->api.Py_DecRef(code);
     PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
