@@ -304,3 +304,23 @@ def test_explain_finds_nothing_on_a_good_file():
     assert explain("_fast.cpython-311-x86_64-linux-gnu.so", "x86_64", "3.11") == (0, "")
     assert explain("_fast.cpython-311-x86_64-linux-gnu.so", "", "") == (0, "")
     assert explain("no-such-file.so") == (0, "")
+
+
+def test_py36_x86_module_in_a_39_arm64_layer(tmp_path):
+    """The issue's example: *.cpython-36m-x86_64-linux-gnu.so in a 3.9 arm64 layer."""
+    sp = tmp_path / "layer/arm64/python/lib/python3.9/site-packages"
+    (sp / "MySQLdb").mkdir(parents=True)
+    (sp / "mysqlclient-2.1.1.dist-info").mkdir()
+    (sp / "mysqlclient-2.1.1.dist-info/RECORD").write_text(
+        "MySQLdb/__init__.py,,\nMySQLdb/_mysql.cpython-36m-x86_64-linux-gnu.so,,\n")
+    shutil.copy(os.path.join(FX, "obj/plain.x86_64.so"), sp / "MySQLdb/_mysql.cpython-36m-x86_64-linux-gnu.so")
+    proc = check("layer", cwd=tmp_path)
+    fix = ("pip install --platform manylinux2014_aarch64 --python-version 3.9 --only-binary=:all: "
+           "--target arm64/python/lib/python3.9/site-packages mysqlclient")
+    assert proc.stdout == f"""\
+layer: arm64/python/lib/python3.9/site-packages/MySQLdb/_mysql.cpython-36m-x86_64-linux-gnu.so (ELF64 x86_64)
+  wrong-arch: built for x86_64, but files under arm64/ are loaded on arm64. Fix: {fix}
+  wrong-python: extension module for CPython 3.6, but it sits in the site-packages of Python 3.9. Fix: {fix}
+doctor: 2 problems in 1 file (1 ELF of 2 files checked; target provided.al2023, glibc 2.34, arm64, Python 3.9)
+"""
+    assert proc.returncode == 1
