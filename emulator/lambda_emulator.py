@@ -55,8 +55,9 @@ MAX_PAYLOAD = 6 * 1024 * 1024 + 100
 # How much of an oversized body we are willing to read and throw away so the
 # connection stays usable; beyond this we answer and close the connection.
 DRAIN_LIMIT = 64 * 1024 * 1024
-# Streaming responses are buffered for now (pass-through is future work).
-STREAMING_LIMIT = 20 * 1024 * 1024
+# Streamed responses: Lambda's documented maximum (EMULATOR_STREAMING_LIMIT overrides).
+STREAMING_LIMIT = 200 * 1024 * 1024
+STREAM_QUEUE = 64          # chunks in flight between the runtime's POST and the client
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 API_PREFIX = "/2018-06-01"
@@ -171,8 +172,10 @@ class Config:
             self.shutdown_grace = float(environ.get("EMULATOR_SHUTDOWN_GRACE") or SHUTDOWN_GRACE)
             # Lambda gives init 10 s of its own, whatever the function timeout.
             self.init_timeout = float(environ.get("EMULATOR_INIT_TIMEOUT") or max(INIT_TIMEOUT, self.timeout))
+            self.streaming_limit = int(environ.get("EMULATOR_STREAMING_LIMIT") or STREAMING_LIMIT)
         except ValueError:
-            raise SystemExit("lambda_emulator: bad EMULATOR_SHUTDOWN_GRACE / EMULATOR_INIT_TIMEOUT")
+            raise SystemExit("lambda_emulator: bad EMULATOR_SHUTDOWN_GRACE / EMULATOR_INIT_TIMEOUT"
+                             " / EMULATOR_STREAMING_LIMIT")
         self.log_stream = "%s/[%s]%s" % (datetime.date.today().strftime("%Y/%m/%d"),
                                          self.version, uuid.uuid4().hex)
         self.api_host_port = None  # set once the Runtime API server is bound
@@ -230,20 +233,22 @@ class Log:
 # Process spawning
 
 
-def _pdeathsig_preexec():
-    # Resolved in the parent; in the child this only calls into libc.
-    pass
+def _make_pdeathsig_preexec():
+    """preexec_fn asking the kernel to SIGKILL the runtime if we die (Linux).
+    prctl is resolved here, in the parent; the child only calls into libc."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return None
+    pr_set_pdeathsig = 1
+
+    def preexec():
+        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+    return preexec
 
 
-try:
-    _libc = ctypes.CDLL(None, use_errno=True)
-    _prctl = _libc.prctl
-    _PR_SET_PDEATHSIG = 1
-
-    def _pdeathsig_preexec():  # noqa: F811 - replaces the no-op above
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-except (OSError, AttributeError):  # pragma: no cover - not Linux
-    pass
+_pdeathsig_preexec = _make_pdeathsig_preexec()
 
 
 class Spawner:
@@ -281,15 +286,17 @@ class Spawner:
 
 
 class Result:
-    """What the invoke client gets."""
+    """What the invoke client gets. streamed=True: it has already been sent."""
 
-    __slots__ = ("status", "body", "content_type", "function_error")
+    __slots__ = ("status", "body", "content_type", "function_error", "streamed")
 
-    def __init__(self, status, body, content_type="application/json", function_error=None):
+    def __init__(self, status, body, content_type="application/json", function_error=None,
+                 streamed=False):
         self.status = status
         self.body = body
         self.content_type = content_type
         self.function_error = function_error  # validated error type, or None
+        self.streamed = streamed
 
     @classmethod
     def error(cls, status, error_type, message):
@@ -404,6 +411,10 @@ class Invocation:
         self.deadline = None          # monotonic
         self.deadline_ms = None       # epoch ms, sent to the runtime
         self.start_logged = False
+        self.stream = None            # queue.Queue of chunks for a streamed response
+        self.stream_content_type = None
+        self.stream_taken = False
+        self.streamed = False         # the client already has its (streamed) answer
 
     def next_headers(self, function_arn):
         headers = [
@@ -518,8 +529,10 @@ class Sandbox:
 
     # -- invoke side ----------------------------------------------------------
 
-    def invoke(self, inv):
-        """Run one invocation to completion (FIFO with other invokes); -> Result."""
+    def invoke(self, inv, stream_sink=None):
+        """Run one invocation to completion (FIFO with other invokes); -> Result.
+        stream_sink(inv, deadline) -> bool forwards a streamed response to the
+        client (False: the deadline passed); without one the stream is drained."""
         with self.cond:
             if self.closing:
                 return Result.error(503, "ServiceUnavailable", "the emulator is shutting down")
@@ -528,7 +541,7 @@ class Sandbox:
             while self.ticket_serving != ticket:
                 self.cond.wait()
         try:
-            return self._run(inv)
+            return self._run(inv, stream_sink or drain_stream)
         finally:
             with self.cond:
                 if self.current is inv:
@@ -536,7 +549,7 @@ class Sandbox:
                 self.ticket_serving += 1
                 self.cond.notify_all()
 
-    def _run(self, inv):
+    def _run(self, inv, stream_sink):
         cfg = self.config
         with self.cond:
             if self.closing:
@@ -553,6 +566,19 @@ class Sandbox:
             while outcome is None:
                 now = time.monotonic()
                 wait_until = None
+                if inv.stream is not None and not inv.stream_taken:
+                    # A streamed response: forward it outside the lock, then carry on
+                    # watching the runtime (the client's answer is already sent).
+                    inv.stream_taken = True
+                    inv.streamed = True
+                    self.cond.release()
+                    try:
+                        in_time = stream_sink(inv, inv.deadline)
+                    finally:
+                        self.cond.acquire()
+                    if not in_time:
+                        outcome = "timeout"
+                    continue
                 if inv.state == DONE:
                     outcome = "done"
                 elif rt.dead:
@@ -635,6 +661,8 @@ class Sandbox:
             rt.init_reported = True
             ready = rt.ready_at if rt.ready_at is not None else end
             init = "Init Duration: %.2f ms\t" % (min(ready - rt.started, cfg.init_timeout) * 1000)
+        if inv.streamed:
+            result = Result(200, b"", None, result.function_error, streamed=True)
         memory = rt.max_memory_mb(cfg.memory) if not rt.gone else cfg.memory
         log.line("END RequestId: %s" % inv.id)
         log.line("REPORT RequestId: %s\t%sDuration: %.2f ms\tBilled Duration: %d ms\t"
@@ -736,6 +764,13 @@ class Sandbox:
             self.cond.notify_all()
             return True
 
+    def begin_stream(self, inv, chunks, content_type):
+        """A streaming /response has started: hand its chunk queue to the invoke side."""
+        with self.cond:
+            inv.stream = chunks
+            inv.stream_content_type = content_type
+            self.cond.notify_all()
+
     def post_init_error(self, result):
         with self.cond:
             rt = self.runtime
@@ -788,6 +823,46 @@ class Sandbox:
             if not rt.dead:
                 self.log.note("runtime did not exit %g s after SIGTERM; killing it" % grace)
                 self._kill_locked(rt, wait=2.0)
+
+
+# --------------------------------------------------------------------------
+# Response streaming: the runtime's POST handler puts bytes chunks on
+# inv.stream, then one ("end", error) tuple, error being None or
+# (error_type, error_body) with the body as the runtime gave it (base64 text).
+
+
+def pump_stream(inv, deadline, write_chunk=None, write_end=None):
+    """Moves a streamed response from inv.stream to the writers (None: drop it).
+    Returns False if the deadline passed first. Writer errors only stop writing:
+    the queue is still drained so the runtime's POST is never stuck."""
+    writing = write_chunk is not None
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            item = inv.stream.get(timeout=left) if left > 0 else inv.stream.get_nowait()
+        except queue.Empty:
+            if writing:
+                try:
+                    write_end(None, timed_out=True)
+                except OSError:
+                    pass
+            return False
+        if isinstance(item, tuple):
+            if writing:
+                try:
+                    write_end(item[1])
+                except OSError:
+                    pass
+            return True
+        if writing and item:
+            try:
+                write_chunk(item)
+            except OSError:
+                writing = False
+
+
+def drain_stream(inv, deadline):
+    return pump_stream(inv, deadline)
 
 
 # --------------------------------------------------------------------------
@@ -1229,7 +1304,9 @@ class RuntimeApiHandler(BaseHandler):
                             "Runtime.InvalidResponseModeHeader"),
                 400, json_bytes({"errorMessage": "Invalid function response mode",
                                  "errorType": "InvalidFunctionResponseMode"}))
-        limit = STREAMING_LIMIT if mode == "streaming" else MAX_PAYLOAD
+        if mode == "streaming":
+            return self.stream_response(inv, reader)
+        limit = MAX_PAYLOAD
         body, total = self._read_or_truncated(inv, reader, limit)
         if body is None:
             return
@@ -1240,18 +1317,62 @@ class RuntimeApiHandler(BaseHandler):
             return self._finish(inv, result, 413, json_bytes({
                 "errorMessage": "Exceeded maximum allowed payload size (%d bytes)." % limit,
                 "errorType": "RequestEntityTooLarge"}))
-        content_type = self.headers.get("Content-Type") or "application/json"
-        error_type = reader.trailers.get("lambda-runtime-function-error-type")
-        if error_type:  # a streamed response that failed mid-way (buffered for now)
-            error_body = reader.trailers.get("lambda-runtime-function-error-body", "")
-            try:
-                error_body = base64.b64decode(error_body, validate=True)
-            except (binascii.Error, ValueError):
-                error_body = error_body.encode("utf-8", "replace")
-            result = Result(200, error_body or body, "application/json", valid_error_type(error_type))
-        else:
-            result = Result(200, body, content_type)
-        self._finish(inv, result)
+        self._finish(inv, Result(200, body, self.headers.get("Content-Type") or "application/json"))
+
+    def stream_response(self, inv, reader):
+        """Lambda-Runtime-Function-Response-Mode: streaming: chunks go to the client
+        as they arrive; error trailers become the client's error trailers."""
+        sandbox = self.emulator.sandbox
+        limit = self.emulator.config.streaming_limit
+        chunks = queue.Queue(maxsize=STREAM_QUEUE)
+        sandbox.begin_stream(inv, chunks, self.headers.get("Content-Type") or "application/octet-stream")
+
+        def put(item):
+            while True:
+                try:
+                    chunks.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    if inv.state == DONE:  # timed out: nobody reads any more
+                        return False
+
+        def error_doc(error_type, message):
+            return base64.b64encode(json_bytes({"errorType": error_type,
+                                                "errorMessage": message})).decode()
+
+        total = 0
+        error = None
+        status, reply = 202, json_bytes({"status": "OK"})
+        try:
+            for data in reader.chunks(bufsize=65536):
+                total += len(data)
+                if total > limit:
+                    message = ("Response payload size exceeded maximum allowed payload size "
+                               "(%d bytes)." % limit)
+                    error = ("Function.ResponseSizeTooLarge",
+                             error_doc("Function.ResponseSizeTooLarge", message))
+                    status, reply = 413, json_bytes({
+                        "errorMessage": "Exceeded maximum allowed payload size (%d bytes)." % limit,
+                        "errorType": "RequestEntityTooLarge"})
+                    self.close_connection = True
+                    break
+                if not put(data):
+                    self.close_connection = True
+                    break
+        except BadBody as exc:
+            self.close_connection = True
+            error = ("Runtime.TruncatedResponse", error_doc("Runtime.TruncatedResponse", str(exc)))
+            status, reply = 400, json_bytes({"errorMessage": "HTTP request detected as truncated",
+                                             "errorType": "TruncatedHTTPRequest"})
+        if error is None and reader.trailers.get("lambda-runtime-function-error-type"):
+            error = (valid_error_type(reader.trailers["lambda-runtime-function-error-type"]),
+                     reader.trailers.get("lambda-runtime-function-error-body", ""))
+        put(("end", error))
+        result = Result(200, b"", None, error[0] if error else None, streamed=True)
+        try:
+            self._finish(inv, result, status, reply)
+        except OSError:
+            pass
 
     def api_error(self, request_id):
         inv = self._begin(request_id)
@@ -1329,6 +1450,49 @@ class InvokeHandler(BaseHandler):
             return self.reply_json(200, [])
         self.not_found()
 
+    def stream_sink(self, inv, deadline):
+        """Forwards a streamed response: chunked, with error trailers
+        (X-Amz-Function-Error, X-Amz-Function-Error-Type, X-Amz-Function-Error-Body)."""
+        head = ["HTTP/1.1 200 OK",
+                "Content-Type: " + inv.stream_content_type,
+                "Transfer-Encoding: chunked",
+                "X-Amzn-RequestId: " + inv.id,
+                "X-Amz-Executed-Version: " + self.emulator.config.version,
+                "X-Amz-Function-Response-Mode: streaming",
+                "Trailer: X-Amz-Function-Error, X-Amz-Function-Error-Type, X-Amz-Function-Error-Body"]
+        if self.close_connection:
+            head.append("Connection: close")
+        timeout_body = base64.b64encode(self.emulator.config.timeout_text().encode()).decode()
+        try:
+            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        except OSError:
+            self.close_connection = True
+            return pump_stream(inv, deadline)
+
+        def write_chunk(data):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        def write_end(error, timed_out=False):
+            if timed_out:
+                error = ("Sandbox.Timedout", timeout_body)
+            if error:
+                trailers = ("X-Amz-Function-Error: Unhandled\r\nX-Amz-Function-Error-Type: %s\r\n"
+                            "X-Amz-Function-Error-Body: %s\r\n" % error)
+            else:
+                trailers = ""
+            self.wfile.write(("0\r\n%s\r\n" % trailers).encode("latin-1", "replace"))
+
+        def guarded_write_chunk(data):
+            try:
+                write_chunk(data)
+            except OSError:
+                self.close_connection = True
+                raise
+
+        in_time = pump_stream(inv, deadline, guarded_write_chunk, write_end)
+        self.log_request(200, "-")
+        return in_time
+
     def add_faults(self):
         try:
             body, _ = BodyReader(self.rfile, self.headers).read(1 << 20)
@@ -1377,7 +1541,9 @@ class InvokeHandler(BaseHandler):
         if invocation_type == "Event":
             threading.Thread(target=self.emulator.sandbox.invoke, args=(inv,), daemon=True).start()
             return self.reply(202, b"", None, [("X-Amzn-RequestId", inv.id)])
-        result = self.emulator.sandbox.invoke(inv)
+        result = self.emulator.sandbox.invoke(inv, self.stream_sink)
+        if result.streamed:
+            return
         headers = [("X-Amzn-RequestId", inv.id),
                    ("X-Amz-Executed-Version", self.emulator.config.version)]
         if result.function_error:

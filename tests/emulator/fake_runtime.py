@@ -23,6 +23,10 @@ BEHAVIOUR (also _HANDLER) sets what happens at init and the default per event:
     chunked                   respond with a chunked (Transfer-Encoding) body
     slow_next  seconds        respond, then wait before the next /next
     last_post                 respond with the status/body of the previous POST
+    stream     parts, delay, content_type, error_type, error_body
+                              a streaming response (raw chunked POST): the parts
+                              `delay` s apart, then the error trailers if given
+    stream_die parts          stream the parts, then exit 1 mid-body
 
 FAKE_MARKER=<file>: append "start <pid>" to it at process start.
 FAKE_IGNORE_TERM=1: ignore SIGTERM (to see the emulator's SIGKILL fallback).
@@ -32,6 +36,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -56,6 +61,39 @@ def post(path, body, headers=None, chunked=False):
     last_post["status"] = status
     last_post["body"] = data.decode("utf-8", "replace")
     return status
+
+
+def stream_post(rid, parts, delay=0.0, ctype="text/plain", trailers=None, die=False):
+    """A streaming response, written by hand: http.client cannot send trailers."""
+    sock = socket.create_connection((host, int(port)))
+    head = ("POST %s/invocation/%s/response HTTP/1.1\r\nHost: %s\r\n"
+            "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+            "Transfer-Encoding: chunked\r\nContent-Type: %s\r\n" % (BASE, rid, API, ctype))
+    if trailers:
+        head += "Trailer: %s\r\n" % ", ".join(trailers)
+    sock.sendall((head + "\r\n").encode())
+    for i, part in enumerate(parts):
+        if i and delay:
+            time.sleep(delay)
+        data = part.encode()
+        sock.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+    if die:
+        time.sleep(0.1)
+        os._exit(1)
+    tail = "0\r\n" + "".join("%s: %s\r\n" % kv for kv in (trailers or {}).items()) + "\r\n"
+    sock.sendall(tail.encode())
+    reply = sock.makefile("rb")
+    status = int(reply.readline().split()[1])
+    length = 0
+    while True:
+        line = reply.readline().strip()
+        if not line:
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    last_post["status"] = status
+    last_post["body"] = reply.read(length).decode()
+    sock.close()
 
 
 def main():
@@ -130,6 +168,13 @@ def main():
         elif action == "slow_next":
             post(respond, event, {"Content-Type": ctype})
             time.sleep(float(doc.get("seconds", 1)))
+        elif action in ("stream", "stream_die"):
+            trailers = {}
+            if "error_type" in doc:
+                trailers["Lambda-Runtime-Function-Error-Type"] = doc["error_type"]
+                trailers["Lambda-Runtime-Function-Error-Body"] = doc.get("error_body", "")
+            stream_post(rid, doc.get("parts", ["a", "b", "c"]), float(doc.get("delay", 0)),
+                        doc.get("content_type", "text/plain"), trailers, die=action == "stream_die")
         elif action == "last_post":
             post(respond, json.dumps(last_post), {"Content-Type": "application/json"})
         else:

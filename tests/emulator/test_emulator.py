@@ -11,6 +11,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -645,3 +646,92 @@ def test_faults_from_environment(emulator):
     assert r.status == 502  # the fake runtime exits 3 on a non-200 /next
     assert r.json()["errorMessage"].endswith("exit status 3")
     assert emu.invoke({"a": 2}).json() == {"a": 2}
+
+
+# ---------------------------------------------------------------------------
+# Response streaming
+
+
+def invoke_raw(emu, event, timeout=10.0):
+    """POSTs an invoke and reads the answer by hand, so chunk arrival times and
+    trailers are visible. -> (status, headers, [(time, bytes)], trailers, t0)."""
+    host, port = emu.invoke_addr.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    body = json.dumps(event).encode()
+    t0 = time.monotonic()
+    sock.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (INVOKE.encode(), len(body), body))
+    f = sock.makefile("rb")
+    status = int(f.readline().split()[1])
+    headers = {}
+    while True:
+        line = f.readline().decode().strip()
+        if not line:
+            break
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    chunks, trailers = [], {}
+    if headers.get("transfer-encoding") == "chunked":
+        while True:
+            size = int(f.readline().split(b";")[0], 16)
+            if size == 0:
+                break
+            chunks.append((time.monotonic(), f.read(size)))
+            assert f.read(2) == b"\r\n"
+        while True:
+            line = f.readline().decode().strip()
+            if not line:
+                break
+            k, _, v = line.partition(":")
+            trailers[k.strip().lower()] = v.strip()
+    else:
+        chunks.append((time.monotonic(), f.read(int(headers.get("content-length", 0)))))
+    sock.close()
+    return status, headers, chunks, trailers, t0
+
+
+def test_streaming_passthrough(emulator):
+    emu = emulator("echo")
+    status, headers, chunks, trailers, t0 = invoke_raw(
+        emu, {"do": "stream", "parts": ["one ", "two ", "three"], "delay": 0.3,
+              "content_type": "text/event-stream"})
+    assert status == 200
+    assert headers["content-type"] == "text/event-stream"
+    assert headers["x-amz-function-response-mode"] == "streaming"
+    assert b"".join(c for _, c in chunks) == b"one two three"
+    # Forwarded as they came: the first part long before the last one.
+    assert chunks[-1][0] - chunks[0][0] >= 0.45
+    assert trailers == {}
+    # http.client sees an ordinary chunked body; the runtime's POST got 202.
+    r = emu.invoke({"do": "stream", "parts": ["x" * 100000, "y"]})
+    assert r.status == 200 and r.body == b"x" * 100000 + b"y"
+    assert emu.invoke({"do": "last_post"}).json()["status"] == 202
+
+
+def test_streaming_errors(emulator):
+    emu = emulator("echo", env={"AWS_LAMBDA_FUNCTION_TIMEOUT": "0.6", "EMULATOR_STREAMING_LIMIT": "1000"})
+    # An error reported in the trailers after some data.
+    body = base64.b64encode(b'{"errorType":"E","errorMessage":"m"}').decode()
+    status, _, chunks, trailers, _ = invoke_raw(
+        emu, {"do": "stream", "parts": ["partial"], "error_type": "Function.StreamError",
+              "error_body": body})
+    assert status == 200 and b"".join(c for _, c in chunks) == b"partial"
+    assert trailers == {"x-amz-function-error": "Unhandled",
+                        "x-amz-function-error-type": "Function.StreamError",
+                        "x-amz-function-error-body": body}
+    # Over the streaming limit: the runtime's POST gets 413, the client an error trailer.
+    _, _, chunks, trailers, _ = invoke_raw(emu, {"do": "stream", "parts": ["a" * 600] * 3})
+    assert trailers["x-amz-function-error-type"] == "Function.ResponseSizeTooLarge"
+    assert emu.invoke({"do": "last_post"}).json()["status"] == 413
+    # The runtime dies mid-stream.
+    _, _, chunks, trailers, _ = invoke_raw(emu, {"do": "stream_die", "parts": ["half"]})
+    assert b"".join(c for _, c in chunks) == b"half"
+    assert trailers["x-amz-function-error-type"] == "Runtime.TruncatedResponse"
+    assert emu.invoke({"after": "die"}).json() == {"after": "die"}
+    # The deadline passes mid-stream.
+    _, _, chunks, trailers, t0 = invoke_raw(emu, {"do": "stream", "parts": ["x", "y"], "delay": 3})
+    assert b"".join(c for _, c in chunks) == b"x"
+    assert trailers["x-amz-function-error-type"] == "Sandbox.Timedout"
+    assert base64.b64decode(trailers["x-amz-function-error-body"]) == b"Task timed out after 0.60 seconds"
+    assert time.monotonic() - t0 < 2.5
+    assert emu.invoke({"after": "timeout"}).json() == {"after": "timeout"}
