@@ -6,7 +6,11 @@
 # Writes the deployable zips (deterministic: sorted entries, fixed mtimes, no symlinks):
 #   function  SRCDIR's files (the handler code, arch-neutral; no __pycache__)
 #   runtime   BOOTSTRAP as ./bootstrap (Lambda runs /opt/bootstrap when the function zip
-#             has none) + the runtime layer root (<arch>/runtime, <arch>/lib)
+#             has none) + the runtime layer root (<arch>/runtime, <arch>/lib). Shared
+#             libraries the bootstrap itself needs beyond glibc (e.g. libcjson.so.1 when it
+#             is not linked statically) go to ./lib/ = /opt/lib, which is on Lambda's own
+#             LD_LIBRARY_PATH when bootstrap starts (<arch>/lib is only added by its
+#             re-exec); they are looked up in BOOTSTRAP_LIB_DIRS (space separated).
 #   deps      the dependency layer root (<arch>/python, <arch>/lib)
 # DIST_CHECK (environment): when non-empty, a command run as `$DIST_CHECK DIR` on what
 # Lambda would unpack into /opt: the runtime zip alone, and the runtime + deps zips
@@ -48,6 +52,8 @@ case $kind in
     mkdir -p "$TMP/stage"
     cp -a "$root/." "$TMP/stage/"
     install -m 0755 "$boot" "$TMP/stage/bootstrap"
+    elf_closure "$TMP/stage/lib" "${BOOTSTRAP_LIB_DIRS:-}" "$TMP/stage/$(ls "$root" | head -1)/lib" "$TMP/stage/bootstrap"
+    rmdir "$TMP/stage/lib" 2>/dev/null || note "bootstrap needs, shipped in lib/: $(ls "$TMP/stage/lib" | tr '\n' ' ')"
     normalize_tree "$TMP/stage"
     chmod 0755 "$TMP/stage/bootstrap"
     mkdir -p "$(dirname "$zip")"

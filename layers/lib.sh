@@ -288,7 +288,8 @@ normalize_tree() {
 
 # zip_tree DIR ZIP : deterministic zip of DIR's contents (sorted, no extra attributes).
 zip_tree() {
-  local dir=$1 zip=$2 tmp
+  local dir=$1 zip tmp
+  zip=$(realpath -m "$2")
   tmp="$zip.tmp.$$"
   rm -f "$tmp"
   (cd "$dir" && find . -mindepth 1 ! -name '.*stamp' | LC_ALL=C sort | sed 's|^\./||' |

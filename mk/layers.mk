@@ -90,10 +90,15 @@ $(BUILD)/dist/bootstrap-%: FORCE_LAYERS
 	$(MAKE) --no-print-directory ARCH=$* $(BUILD)/$*/bootstrap
 	@mkdir -p $(@D); cmp -s $(BUILD)/$*/bootstrap $@ || cp $(BUILD)/$*/bootstrap $@
 
+# Where the bootstrap's own shared libraries (if any beyond glibc) are taken from.
+BOOTSTRAP_LIB_DIRS_x86_64 ?= /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu
+BOOTSTRAP_LIB_DIRS_arm64  ?= $(or $(SYSROOT_arm64),$(BUILD)/sysroot/arm64)/usr/lib/aarch64-linux-gnu \
+                             $(or $(SYSROOT_arm64),$(BUILD)/sysroot/arm64)/lib/aarch64-linux-gnu
+
 # runtime-py3.X-<arch>.zip: bootstrap at the root + the runtime layer; deps-py3.X-<arch>.zip.
 define dist_layer_rules
 $(DIST)/runtime-$(1).zip: $(LAYERS_OUT)/.made/$(1) $(BUILD)/dist/bootstrap-$(call layer_arch,$(1)) layers/dist.sh
-	DIST_CHECK='$$(DIST_CHECK)' bash layers/dist.sh runtime $(LAYERS_OUT)/$(1) $(BUILD)/dist/bootstrap-$(call layer_arch,$(1)) $$@
+	BOOTSTRAP_LIB_DIRS='$$(BOOTSTRAP_LIB_DIRS_$(call layer_arch,$(1)))' DIST_CHECK='$$(DIST_CHECK)' bash layers/dist.sh runtime $(LAYERS_OUT)/$(1) $(BUILD)/dist/bootstrap-$(call layer_arch,$(1)) $$@
 $(DIST)/deps-$(1).zip: $(LAYERS_OUT)/.made/deps-$(1) $(DIST)/runtime-$(1).zip layers/dist.sh
 	DIST_CHECK='$$(DIST_CHECK)' bash layers/dist.sh deps $(LAYERS_OUT)/deps-$(1) $$@ $(DIST)/runtime-$(1).zip
 endef
