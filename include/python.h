@@ -32,6 +32,7 @@ typedef struct {
     int site_dir_count;
     const char *arch;
     python_explain_fn explain;
+    int wakeup_fd; /* Python's signal wakeup fd (signal.set_wakeup_fd), or -1 */
 } python_start_options;
 
 /* An error to post to /runtime/init/error. */
@@ -78,7 +79,14 @@ void python_invoke(python *py, const runtime_invocation *inv, python_result *out
 void python_allow_threads(python *py);
 void python_end_allow_threads(python *py);
 
-/* Runs atexit handlers and flushes stdio: the way out for a runtime that is told to stop. */
-int python_finalize(python *py);
+/* Runs the Python signal handlers for signals that have arrived (call with the GIL held,
+ * from the main thread). Returns 1 when the process should shut down: SIGTERM or SIGINT
+ * arrived, or a handler raised SystemExit or KeyboardInterrupt. `signals` are the signal
+ * numbers read from the wakeup fd. */
+int python_handle_signals(python *py, const unsigned char *signals, size_t count);
+
+/* Runs the atexit handlers and flushes stdio, without joining threads: the way out for a
+ * runtime that is told to stop. */
+void python_shutdown(python *py);
 
 #endif

@@ -21,7 +21,14 @@ typedef enum {
     RUNTIME_API_REJECTED, /* a 4xx on a post: the platform refused it; log and go on */
     RUNTIME_API_BAD_INVOCATION, /* /next answered with something unusable (e.g. no request id) */
     RUNTIME_API_FATAL,    /* 500, or the connection is gone after retries: the process must end */
+    RUNTIME_API_INTERRUPTED, /* the interrupt handler asked to stop waiting (shutdown) */
 } runtime_api_status;
+
+/* Called while runtime_api_next waits, whenever the interrupt fd becomes readable (a signal
+ * arrived). Returns nonzero to abandon the wait: runtime_api_next then returns
+ * RUNTIME_API_INTERRUPTED. Returning 0 keeps waiting on the same request, so an invocation
+ * already on its way is never lost. */
+typedef int (*runtime_api_interrupt_fn)(void *ctx);
 
 typedef struct {
     char message[1024];
@@ -74,6 +81,9 @@ typedef struct runtime_api runtime_api;
  * The caller owns the result and frees it with runtime_api_free. */
 runtime_api *runtime_api_new(const char *address, runtime_api_error *err);
 void runtime_api_free(runtime_api *api);
+
+/* Makes runtime_api_next watch `fd` (-1: none) and call fn(ctx) when it is readable. */
+void runtime_api_set_interrupt(runtime_api *api, int fd, runtime_api_interrupt_fn fn, void *ctx);
 
 /* Blocks (no timeout) until the next invocation. On RUNTIME_API_OK *out points into `api`. */
 runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation **out, runtime_api_error *err);

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,23 @@ static python *load_python(const layer *l, char *msg, size_t msg_len)
              "and the loader finds no libpython3.9 to 3.14",
              l->arch_dir[0] ? l->arch_dir : l->root, l->arch_dir[0] ? "" : " has no per-arch layer and");
     return NULL;
+}
+
+/* Signals reach us as bytes on this pipe (Python's signal wakeup fd), so a wait on the
+ * Runtime API can stop for them. */
+static int signal_pipe[2] = {-1, -1};
+
+/* Called by runtime_api_next while it waits and a signal has arrived: run the Python
+ * handlers, and say whether to shut down. */
+static int on_signal(void *ctx)
+{
+    python *py = ctx;
+    unsigned char signals[64];
+    ssize_t n = read(signal_pipe[0], signals, sizeof(signals));
+    python_end_allow_threads(py);
+    int stop = python_handle_signals(py, signals, n > 0 ? (size_t)n : 0);
+    python_allow_threads(py);
+    return stop;
 }
 
 /* Step 4, one invocation: hand it to Python and post what comes back. Returns -1 when the
@@ -212,6 +230,7 @@ int main(int argc, char **argv)
         .site_dir_count = site_dir_count,
         .arch = arch,
         .explain = doctor_explain_file,
+        .wakeup_fd = pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == 0 ? signal_pipe[1] : -1,
     };
     python_init_error init_err;
     if (python_start(py, &options, &init_err) != 0) {
@@ -224,11 +243,20 @@ int main(int argc, char **argv)
         return EXIT_INIT_FAILED;
     }
 
+    if (signal_pipe[0] >= 0)
+        runtime_api_set_interrupt(api, signal_pipe[0], on_signal, py);
+
+    /* The process never returns from here: it ends with _exit, because Python's own
+     * finalisation would wait for threads a handler left running. */
     for (;;) {
         const runtime_invocation *inv = NULL;
         python_allow_threads(py);
         runtime_api_status st = runtime_api_next(api, &inv, &api_err);
         python_end_allow_threads(py);
+        if (st == RUNTIME_API_INTERRUPTED) {
+            python_shutdown(py);
+            _exit(0);
+        }
         if (st != RUNTIME_API_OK) {
             fprintf(stderr, "bootstrap: exiting: %s\n", api_err.message);
             _exit(EXIT_RUNTIME_API_FAILED);

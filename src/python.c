@@ -14,6 +14,7 @@
 #include "python.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <link.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +70,9 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
     X(Py_IncRef)                                                                                                 \
     X(PyCMethod_New)                                                                                             \
     X(PyImport_GetMagicNumber)                                                                                   \
-    X(PyImport_ImportModule)
+    X(PyImport_ImportModule)                                                                                     \
+    X(PyErr_CheckSignals)                                                                                        \
+    X(PyLong_FromLong)
 
 typedef struct {
 #define PY_DECLARE(name) __typeof__(name) *name;
@@ -91,6 +94,7 @@ struct python {
     wchar_t *home;         /* kept alive for the interpreter's lifetime */
     wchar_t *program_name; /* same */
     PyObject *invoke;      /* bootstrap_runtime.invoke */
+    PyObject *shutdown;    /* bootstrap_runtime.shutdown */
     PyObject *last_result; /* keeps the previous result's buffers alive */
     PyThreadState *saved_thread;
     python_explain_fn explain;
@@ -361,8 +365,9 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     py->api.Py_DecRef(code);
     PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
     py->invoke = module ? py->api.PyObject_GetAttrString(module, "invoke") : NULL;
+    py->shutdown = module ? py->api.PyObject_GetAttrString(module, "shutdown") : NULL;
     py->api.Py_DecRef(module);
-    if (!init || !py->invoke) {
+    if (!init || !py->invoke || !py->shutdown) {
         py->api.Py_DecRef(init);
         return runtime_failure(py, err, "loading " RUNTIME_FILENAME);
     }
@@ -372,7 +377,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     PyObject *args[] = {
         str_of(py, opt->handler_spec), str_of(py, opt->module), str_of(py, opt->function),
         str_of(py, opt->malformed),    str_of(py, opt->task_root),
-        string_tuple(py, opt->site_dirs, opt->site_dir_count), explain,
+        string_tuple(py, opt->site_dirs, opt->site_dir_count), explain, py->api.PyLong_FromLong(opt->wakeup_fd),
     };
     const size_t nargs = sizeof(args) / sizeof(args[0]);
     PyObject *result = NULL;
@@ -381,7 +386,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         complete = complete && args[i];
     if (complete)
         result = py->api.PyObject_CallFunctionObjArgs(init, args[0], args[1], args[2], args[3], args[4], args[5],
-                                                      args[6], NULL);
+                                                      args[6], args[7], NULL);
     for (size_t i = 0; i < nargs; i++)
         py->api.Py_DecRef(args[i]);
     py->api.Py_DecRef(init);
@@ -500,11 +505,23 @@ void python_end_allow_threads(python *py)
     py->saved_thread = NULL;
 }
 
-int python_finalize(python *py)
+int python_handle_signals(python *py, const unsigned char *signals, size_t count)
 {
-    py->api.Py_DecRef(py->last_result);
-    py->last_result = NULL;
-    py->api.Py_DecRef(py->invoke);
-    py->invoke = NULL;
-    return py->api.Py_FinalizeEx();
+    int stop = 0;
+    for (size_t i = 0; i < count; i++)
+        stop = stop || signals[i] == SIGTERM || signals[i] == SIGINT;
+    /* Runs the handlers Python has queued; SystemExit or KeyboardInterrupt from one means stop. */
+    if (py->api.PyErr_CheckSignals() != 0) {
+        py->api.PyErr_Clear();
+        stop = 1;
+    }
+    return stop;
+}
+
+void python_shutdown(python *py)
+{
+    PyObject *r = py->api.PyObject_CallFunctionObjArgs(py->shutdown, NULL);
+    if (!r)
+        py->api.PyErr_Print();
+    py->api.Py_DecRef(r);
 }

@@ -621,11 +621,38 @@ def _load_handler(spec, module_name, function_name, malformed):
         raise FaultException(_HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{shown_module}'")
 
 
-def init(spec, module_name, function_name, malformed, task_root, site_dirs, explain):
+def _on_sigterm(signum, frame):
+    """Makes Python own SIGTERM, so the C side hears of it through the wakeup fd and can run
+    the shutdown (atexit) even while it waits for the next invocation. A handler the user
+    installs replaces this one and still runs first."""
+
+
+def _setup_signals(wakeup_fd):
+    if wakeup_fd < 0:
+        return
+    import signal
+
+    signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def shutdown():
+    """Runs the atexit handlers and flushes the log, without waiting for threads."""
+    _run_exit_functions()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def init(spec, module_name, function_name, malformed, task_root, site_dirs, explain, wakeup_fd=-1):
     """Prepares the process and imports the handler. Returns None, or (error type, error
     document, log line) as bytes for /runtime/init/error."""
     global _handler, _explain, _log_sink
     _explain = explain
+    _setup_signals(wakeup_fd)
     sys.stdout = _Unbuffered(sys.stdout)
     sys.stderr = _Unbuffered(sys.stderr)
     _log_sink = _create_log_sink()
@@ -709,10 +736,13 @@ def invoke(request_id, event, content_type, deadline_ms, function_arn, trace_id,
     except Exception as e:
         error, xray = _exception_result(e, request_id)
         return _error_tuple(error, xray)
-    except SystemExit as e:
-        # The managed runtime lets SystemExit end the process; report it first so the
+    except (SystemExit, KeyboardInterrupt) as e:
+        # The managed runtime lets these end the process; report it first so the
         # invocation does not end as a bare Runtime.ExitError.
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if isinstance(e, KeyboardInterrupt):
+            code = 130
+        else:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         error, xray = _exception_result(e, request_id)
         error["errorType"] = "Runtime.ExitError"
         error["errorMessage"] = f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"

@@ -36,6 +36,11 @@ typedef struct {
 
 struct runtime_api {
     CURL *curl;
+    CURLM *multi; /* drives every transfer, so a wait can also watch the interrupt fd */
+    int interrupt_fd;
+    runtime_api_interrupt_fn on_interrupt;
+    void *interrupt_ctx;
+    int interrupted;
     char next_url[MAX_ADDRESS + 64];
     char init_error_url[MAX_ADDRESS + 64];
     char invocation_url_prefix[MAX_ADDRESS + 64];
@@ -251,12 +256,48 @@ static int transport_error_is_retryable(CURLcode rc)
     }
 }
 
+/* One transfer of the prepared request through the multi handle. When `interruptible`, the
+ * interrupt fd is watched too and the handler decides whether to give up the wait. */
+static CURLcode transfer(runtime_api *api, int interruptible)
+{
+    CURLcode rc = CURLE_OK;
+    if (curl_multi_add_handle(api->multi, api->curl) != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    int running = 1;
+    while (running) {
+        if (curl_multi_perform(api->multi, &running) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running)
+            break;
+        struct curl_waitfd extra = {.fd = api->interrupt_fd, .events = CURL_WAIT_POLLIN, .revents = 0};
+        int watch = interruptible && api->interrupt_fd >= 0;
+        if (curl_multi_poll(api->multi, watch ? &extra : NULL, watch ? 1 : 0, 1000, NULL) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+        if (watch && (extra.revents & CURL_WAIT_POLLIN) && api->on_interrupt(api->interrupt_ctx)) {
+            api->interrupted = 1;
+            rc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+    }
+    int left = 0;
+    for (CURLMsg *m; (m = curl_multi_info_read(api->multi, &left));)
+        if (m->msg == CURLMSG_DONE && m->easy_handle == api->curl && rc == CURLE_OK)
+            rc = m->data.result;
+    curl_multi_remove_handle(api->multi, api->curl);
+    return rc;
+}
+
 /* Runs the prepared request, retrying transport failures. Returns the curl code of the
  * last attempt and the HTTP status in *status. */
-static CURLcode perform(runtime_api *api, buffer *into, long *status)
+static CURLcode perform(runtime_api *api, buffer *into, long *status, int interruptible)
 {
     CURLcode rc = CURLE_OK;
     long delay = TRANSPORT_RETRY_FIRST_DELAY_MS;
+    api->interrupted = 0;
     for (int attempt = 0; attempt <= TRANSPORT_RETRIES; attempt++) {
         if (attempt > 0) {
             sleep_ms(delay);
@@ -267,10 +308,10 @@ static CURLcode perform(runtime_api *api, buffer *into, long *status)
             into->data[0] = '\0';
         api->curl_error[0] = '\0';
         api->header_oom = 0;
-        rc = curl_easy_perform(api->curl);
+        rc = transfer(api, interruptible);
         *status = 0;
         curl_easy_getinfo(api->curl, CURLINFO_RESPONSE_CODE, status);
-        if (rc == CURLE_OK || !transport_error_is_retryable(rc))
+        if (rc == CURLE_OK || api->interrupted || !transport_error_is_retryable(rc))
             break;
     }
     return rc;
@@ -293,7 +334,9 @@ runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
         return NULL;
     }
     runtime_api *api = calloc(1, sizeof(*api));
-    if (!api || !(api->curl = curl_easy_init())) {
+    if (!api || !(api->curl = curl_easy_init()) || !(api->multi = curl_multi_init())) {
+        if (api)
+            curl_easy_cleanup(api->curl);
         free(api);
         error_set(err, 0, "out of memory creating the Runtime API client");
         return NULL;
@@ -304,6 +347,7 @@ runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
     snprintf(api->invocation_url_prefix, sizeof(api->invocation_url_prefix),
              "http://%s/" API_VERSION "/runtime/invocation/", address);
 
+    api->interrupt_fd = -1;
     CURL *c = api->curl;
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, api->curl_error);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -323,11 +367,19 @@ void runtime_api_free(runtime_api *api)
 {
     if (!api)
         return;
+    curl_multi_cleanup(api->multi);
     curl_easy_cleanup(api->curl);
     free(api->body.data);
     free(api->reply.data);
     runtime_invocation_free(&api->inv);
     free(api);
+}
+
+void runtime_api_set_interrupt(runtime_api *api, int fd, runtime_api_interrupt_fn fn, void *ctx)
+{
+    api->interrupt_fd = fn ? fd : -1;
+    api->on_interrupt = fn;
+    api->interrupt_ctx = ctx;
 }
 
 runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation **out, runtime_api_error *err)
@@ -342,8 +394,12 @@ runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation *
     long status = 0;
     for (int attempt = 0;; attempt++) {
         api->capture_headers = 1;
-        CURLcode rc = perform(api, &api->body, &status);
+        CURLcode rc = perform(api, &api->body, &status, 1);
         api->capture_headers = 0;
+        if (api->interrupted) {
+            error_set(err, 0, "stopped waiting for the next invocation: shutting down");
+            return RUNTIME_API_INTERRUPTED;
+        }
         if (rc != CURLE_OK) {
             error_set(err, status, "GET %s failed: %s", api->next_url, curl_message(api, rc));
             return RUNTIME_API_FATAL;
@@ -393,7 +449,7 @@ static runtime_api_status post(runtime_api *api, const char *url, const char *bo
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &api->reply);
 
     long status = 0;
-    CURLcode rc = perform(api, &api->reply, &status);
+    CURLcode rc = perform(api, &api->reply, &status, 0);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     if (rc != CURLE_OK) {
