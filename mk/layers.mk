@@ -115,6 +115,8 @@ test-terraform:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	cp -r deploy/terraform/. "$$tmp/"; rm -rf "$$tmp/.terraform" "$$tmp/.terraform.lock.hcl"; \
 	cd "$$tmp"; \
-	TF_IN_AUTOMATION=1 $(TERRAFORM) init -input=false -backend=false -plugin-dir=$(TF_PLUGIN_DIR) >init.log 2>&1 || { cat init.log; exit 1; }; \
+	export TF_IN_AUTOMATION=1 TF_CLI_CONFIG_FILE=/dev/null; $(TERRAFORM) init -input=false -backend=false -plugin-dir=$(TF_PLUGIN_DIR) >init.log 2>&1 || { cat init.log; exit 1; }; \
 	$(TERRAFORM) validate -no-color; \
 	$(TERRAFORM) fmt -check -diff -recursive -no-color
+
+TEST_TARGETS += test-terraform
