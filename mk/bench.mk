@@ -18,7 +18,7 @@ BENCH_RUN    = $(PYTHON) bench/run.py --driver $(BENCH_OUT)/driver --floor $(BEN
 # one. The .curl file records the choice so floor relinks when it changes.
 BENCH_CURL_PC = $(CURL_PKG_CONFIG_PATH_$(HOST_ARCH))
 
-.PHONY: bench bench-quick test-bench bench-tools bench-prereqs FORCE_BENCH
+.PHONY: bench bench-quick test-bench bench-tools FORCE_BENCH
 
 bench-tools: $(BENCH_OUT)/driver $(BENCH_OUT)/floor
 
@@ -43,21 +43,23 @@ $(BENCH_OUT)/floor: bench/floor.c $(BENCH_OUT)/floor.curl
 	echo "$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/floor.c $$flags"; \
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/floor.c $$flags
 
-# The bootstrap (the lead's target) and, if defined, the toolchain's curl,
-# so floor links the same libcurl the bootstrap does. A bootstrap that fails
-# to build is measured as missing (an error in the results, exit status 1),
-# never replaced by a stale ./bootstrap.
-BENCH_BOOTSTRAP = $$(if $(MAKE) --no-print-directory bootstrap >&2; then echo ./bootstrap; fi)
+# The bootstrap is built first (its own target decides its libcurl), then
+# floor, so floor picks up the same static libcurl if that build produced it.
+# bench never builds curl itself: two curl builds in one tree race. A
+# bootstrap that fails to build is measured as missing (an error in the
+# results, exit status 1), never replaced by a stale ./bootstrap.
+define bench_run
+	@b=./bootstrap; $(MAKE) --no-print-directory bootstrap || \
+	  { echo "bench: bootstrap failed to build; it is reported as missing" >&2; b=; }; \
+	$(MAKE) --no-print-directory bench-tools && \
+	$(BENCH_RUN) --bootstrap "$$b" --out bench/results/latest $(1)
+endef
 
-bench-prereqs:
-	$(if $(CURL_STAMP_$(HOST_ARCH)),$(MAKE) --no-print-directory $(CURL_STAMP_$(HOST_ARCH)))
-	$(MAKE) --no-print-directory bench-tools
+bench:
+	$(call bench_run,)
 
-bench: bench-prereqs
-	$(BENCH_RUN) --bootstrap "$(BENCH_BOOTSTRAP)" --out bench/results/latest
-
-bench-quick: bench-prereqs
-	$(BENCH_RUN) --bootstrap "$(BENCH_BOOTSTRAP)" --out bench/results/latest --quick
+bench-quick:
+	$(call bench_run,--quick)
 
 # Plumbing only (no speed asserted): floor + bare interpreter, a few hundred
 # invocations, then the shape/bookkeeping check. Takes a few seconds.
