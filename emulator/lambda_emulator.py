@@ -17,14 +17,18 @@ Differences from the RIE, all deliberate (see emulator/README.md):
   * an invoke body over the payload limit gets 413 (the RIE truncates silently);
   * the invoke's Content-Type is passed on to /next (default application/json).
 
-Layout, for later additions (fault injection, streaming, Extensions API):
+Also: fault injection, response streaming and the Extensions API (README).
+
+Layout:
   Config         command line + environment
   Log            START/END/REPORT/INIT lines on stdout
   Spawner        one long-lived thread that forks runtimes (PR_SET_PDEATHSIG)
   Runtime        one runtime process and its life-cycle state
   Invocation     one invoke, from the client's request to its Result
+  Extension      one registered extension
   Sandbox        the state machine shared by both servers (one Condition)
   BodyReader     Content-Length and chunked request bodies, with trailers
+  Fault/Faults   fault-injection rules (EMULATOR_FAULTS, /_emulator/faults)
   RuntimeApiHandler / InvokeHandler   the two HTTP front ends
   Emulator       wires it all together; start() / stop()
 """
@@ -32,6 +36,7 @@ Layout, for later additions (fault injection, streaming, Extensions API):
 import argparse
 import base64
 import binascii
+import collections
 import ctypes
 import datetime
 import http.server
@@ -64,6 +69,12 @@ API_PREFIX = "/2018-06-01"
 NEXT_PATH = API_PREFIX + "/runtime/invocation/next"
 INIT_ERROR_PATH = API_PREFIX + "/runtime/init/error"
 POST_RE = re.compile(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)")
+EXT_PREFIX = "/2020-01-01/extension"
+EXT_REGISTER_PATH = EXT_PREFIX + "/register"
+EXT_NEXT_PATH = EXT_PREFIX + "/event/next"
+EXT_INIT_ERROR_PATH = EXT_PREFIX + "/init/error"
+EXT_EXIT_ERROR_PATH = EXT_PREFIX + "/exit/error"
+EXT_ERROR_TYPE_RE = re.compile(r"Extension\.[A-Z][a-zA-Z]+")
 STATUS_PATH = "/_emulator/status"
 FAULTS_PATH = "/_emulator/faults"
 
@@ -141,6 +152,7 @@ class Config:
         self.api_address = args.api_address
         self.eager = args.eager
         self.port_file = args.port_file
+        self.extensions_dir = args.extensions_dir or environ.get("EMULATOR_EXTENSIONS_DIR") or None
         command = list(args.command)
         if not command:
             for candidate in ("/var/task/bootstrap", "/opt/bootstrap", "/var/runtime/bootstrap"):
@@ -335,6 +347,10 @@ class Runtime:
         self.waiter = None            # the /next request blocked on this runtime
         self.init_reported = False    # Init Duration already printed in a REPORT
         self.invocations = 0
+        self.extensions = []          # Extension objects registered during this init
+        self.ext_procs = {}           # name -> Popen, external extensions we started
+        self.ext_expected = set()     # external extensions that must register
+        self.registration_closed = False
 
     @property
     def gone(self):
@@ -388,6 +404,25 @@ class NextWaiter:
             return bool(self.sock.recv(1, socket.MSG_PEEK))
         except (OSError, ValueError):
             return False
+
+
+class Extension:
+    """One registered extension (Extensions API 2020-01-01)."""
+
+    def __init__(self, name, events, external, runtime):
+        self.id = str(uuid.uuid4())
+        self.name = name
+        self.events = set(events)
+        self.external = external
+        self.runtime = runtime
+        self.ready = False            # parked in /event/next, waiting for an event
+        self.pending = collections.deque()
+        self.waiter = None
+        self.dropped = False          # its runtime (sandbox) was reset
+
+    def describe(self):
+        return {"name": self.name, "id": self.id, "events": sorted(self.events),
+                "external": self.external, "ready": self.ready}
 
 
 QUEUED, RUNNING, RECEIVING, RESPONDED, DONE = "queued", "running", "receiving", "responded", "done"
@@ -447,6 +482,7 @@ class Sandbox:
         self.closing = False
         self.inits = 0
         self.invocations = 0
+        self.extensions = {}          # id -> Extension, current registrations
 
     # -- runtime life-cycle -------------------------------------------------
 
@@ -460,12 +496,15 @@ class Sandbox:
         rt = Runtime(self.generation)
         self.runtime = rt
         self.inits += 1
+        env = self.config.runtime_env()
+        self._start_extensions_locked(rt, env)
         # Spawning under the lock: the child's first /next must see this runtime.
         try:
-            proc = self.spawner.spawn(self.config.command, self.config.runtime_env())
+            proc = self.spawner.spawn(self.config.command, env)
         except OSError as exc:
             rt.exec_error = exc
             rt.dead = True
+            self._reset_extensions_locked(rt)
             self.log.line("INIT_START Runtime Version: lambda-emulator")
             self.log.line("INIT_REPORT Init Duration: 0.00 ms\tPhase: init\tStatus: error\t"
                           "Error Type: Runtime.InvalidEntrypoint")
@@ -491,6 +530,8 @@ class Sandbox:
         with self.cond:
             rt.returncode = returncode
             rt.dead = True
+            if not self.closing:  # on shutdown, extensions still get their SHUTDOWN event
+                self._reset_extensions_locked(rt)
             if rt.waiter is not None:
                 rt.waiter.cancelled = True
             busy = self.current is not None and self.current.runtime is rt
@@ -503,6 +544,162 @@ class Sandbox:
                               "Error Type: Runtime.ExitError"
                               % ((time.monotonic() - rt.started) * 1000))
             self.log.note("runtime (pid %d) exited: %s" % (rt.pid, describe_exit(returncode)))
+
+    # -- extensions -----------------------------------------------------------
+
+    def _start_extensions_locked(self, rt, env):
+        """Starts every executable in --extensions-dir, as Lambda does with
+        /opt/extensions; each must register under its file name."""
+        directory = self.config.extensions_dir
+        if not directory:
+            return
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            self.log.note("extensions dir %s: %s" % (directory, exc))
+            return
+        for name in names:
+            path = os.path.join(directory, name)
+            if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+                continue
+            try:
+                proc = self.spawner.spawn([path], env)
+            except OSError as exc:
+                self.log.note("cannot start extension %s: %s" % (path, exc))
+                continue
+            rt.ext_procs[name] = proc
+            rt.ext_expected.add(name)
+            threading.Thread(target=self._reap_extension, args=(rt, name, proc),
+                             name="extension-%s" % name, daemon=True).start()
+
+    def _reap_extension(self, rt, name, proc):
+        returncode = proc.wait()
+        with self.cond:
+            self.cond.notify_all()
+            if rt.gone or self.closing:
+                return
+            rt.ext_expected.discard(name)
+            for ext in rt.extensions:
+                if ext.name == name:
+                    self._drop_extension_locked(ext)
+            crashed_in_init = not rt.registration_closed and rt.init_error is None
+            if crashed_in_init:
+                rt.init_error = Result.error(
+                    502, "Extension.Crash", "Extension %s exited during init: %s"
+                    % (name, describe_exit(returncode)))
+                self.cond.notify_all()
+        self.log.note("extension %s (pid %d) exited: %s" % (name, proc.pid, describe_exit(returncode)))
+        if crashed_in_init:
+            self.log.line("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
+                          "Error Type: Extension.Crash" % ((time.monotonic() - rt.started) * 1000))
+            with self.cond:
+                self._kill_locked(rt)
+
+    def _drop_extension_locked(self, ext):
+        ext.dropped = True
+        ext.ready = False
+        if ext.waiter is not None:
+            ext.waiter.cancelled = True
+        self.cond.notify_all()
+
+    def _reset_extensions_locked(self, rt):
+        """The sandbox is reset with its runtime: registrations end, and the
+        extension processes we started are killed."""
+        for ext in rt.extensions:
+            self._drop_extension_locked(ext)
+            self.extensions.pop(ext.id, None)
+        for proc in rt.ext_procs.values():
+            if proc.returncode is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def _extensions_ready_locked(self, rt):
+        """Every started extension has registered and every registered one is
+        parked in /event/next (so an event may be handed out)."""
+        if not rt.ext_expected.issubset(ext.name for ext in rt.extensions):
+            return False
+        return all(ext.ready for ext in rt.extensions if not ext.dropped)
+
+    def _maybe_close_registration_locked(self, rt):
+        if rt.ready_at is not None and self._extensions_ready_locked(rt):
+            rt.registration_closed = True
+
+    def register_extension(self, name, events):
+        """POST /extension/register -> Extension, or raises ApiError (403, as RAPID)."""
+        with self.cond:
+            rt = self.runtime
+            if not name:
+                raise ApiError(403, "Extension.InvalidExtensionName", "Empty extension name")
+            if rt is None or rt.gone or rt.registration_closed or self.closing:
+                raise ApiError(403, "Extension.RegistrationClosed", "Extension registration closed already")
+            external = name in rt.ext_procs
+            for event in events:
+                if event not in ("INVOKE", "SHUTDOWN"):
+                    raise ApiError(403, "Extension.InvalidEventType", "%s: invalid event type" % event)
+                if event == "SHUTDOWN" and not external:
+                    raise ApiError(403, "Extension.InvalidEventType",
+                                   "SHUTDOWN: event not supported for internal extensions")
+            if any(ext.name == name for ext in rt.extensions):
+                raise ApiError(403, "Extension.InvalidExtensionState",
+                               "Extension with this name already registered")
+            ext = Extension(name, events, external, rt)
+            rt.extensions.append(ext)
+            self.extensions[ext.id] = ext
+            self.cond.notify_all()
+        self.log.line("EXTENSION\tName: %s\tState: Registered\tEvents: [%s]"
+                      % (name, ", ".join(sorted(ext.events))))
+        return ext
+
+    def extension_next(self, ext_id, sock):
+        """GET /extension/event/next: blocks until an event for this extension.
+        -> the event (dict), None when the extension was reset, or ApiError."""
+        with self.cond:
+            ext = self.extensions.get(ext_id)
+            if ext is None or ext.dropped:
+                raise ApiError(403, "Extension.UnknownExtensionIdentifier", "Unknown extension %s" % ext_id)
+            if ext.waiter is not None:
+                if ext.waiter.alive():
+                    raise ApiError(403, "Extension.InvalidExtensionState",
+                                   "State transition from Ready to Ready failed for extension %s" % ext.name)
+                ext.waiter.cancelled = True
+            waiter = NextWaiter(sock)
+            ext.waiter = waiter
+            ext.ready = True
+            self._maybe_close_registration_locked(ext.runtime)
+            self.cond.notify_all()
+            while True:
+                if waiter.cancelled or ext.dropped:
+                    if ext.waiter is waiter:
+                        ext.waiter = None
+                    return None
+                if ext.pending:
+                    ext.ready = False
+                    ext.waiter = None
+                    return ext.pending.popleft()
+                self.cond.wait()
+
+    def extension_init_error(self, ext_id, result):
+        with self.cond:
+            ext = self.extensions.get(ext_id)
+            if ext is None or ext.dropped:
+                raise ApiError(403, "Extension.UnknownExtensionIdentifier", "Unknown extension %s" % ext_id)
+            rt = ext.runtime
+            if rt.gone or rt.registration_closed or rt.init_error is not None:
+                raise state_error(rt.state_name(), "InitError")
+            rt.init_error = result
+            self.cond.notify_all()
+        self.log.line("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
+                      "Error Type: %s" % ((time.monotonic() - rt.started) * 1000, result.function_error))
+        timer = threading.Timer(INIT_ERROR_GRACE, self._init_error_watchdog, (rt,))
+        timer.daemon = True
+        timer.start()
+
+    def extension_known(self, ext_id):
+        with self.cond:
+            ext = self.extensions.get(ext_id)
+            return ext is not None and not ext.dropped
 
     def _kill_locked(self, rt, wait=1.0):
         """SIGKILL the runtime's process group and wait (bounded) for the reap."""
@@ -693,6 +890,7 @@ class Sandbox:
                 raise state_error("InitError", "Ready")
             if rt.ready_at is None:
                 rt.ready_at = time.monotonic()
+                self._maybe_close_registration_locked(rt)
                 self.cond.notify_all()
             if rt.waiter is not None:
                 if rt.waiter.alive():
@@ -703,12 +901,14 @@ class Sandbox:
             while True:
                 # On shutdown the parked /next stays open: the runtime gets
                 # SIGTERM/SIGKILL, not a dropped connection (as in Lambda).
-                if waiter.cancelled or rt.gone:
+                # An init error (say, an extension crashed) means no event either.
+                if waiter.cancelled or rt.gone or rt.init_error is not None:
                     if rt.waiter is waiter:
                         rt.waiter = None
                     return None
                 inv = self.current
-                if inv is not None and inv.runtime is rt and inv.state == QUEUED:
+                if (inv is not None and inv.runtime is rt and inv.state == QUEUED
+                        and self._extensions_ready_locked(rt)):
                     break
                 self.cond.wait()
             rt.waiter = None
@@ -719,6 +919,14 @@ class Sandbox:
             inv.deadline_ms = int(time.time() * 1000 + self.config.timeout * 1000)
             rt.invocations += 1
             self.invocations += 1
+            rt.registration_closed = True
+            for ext in rt.extensions:
+                if "INVOKE" in ext.events and not ext.dropped:
+                    event = {"eventType": "INVOKE", "deadlineMs": inv.deadline_ms, "requestId": inv.id,
+                             "invokedFunctionArn": self.config.function_arn}
+                    if inv.trace_id:
+                        event["tracing"] = {"type": "X-Amzn-Trace-Id", "value": inv.trace_id}
+                    ext.pending.append(event)
             self.cond.notify_all()
             return inv
 
@@ -797,6 +1005,7 @@ class Sandbox:
                     "generation": rt.generation,
                     "invocations": rt.invocations,
                     "returncode": rt.returncode,
+                    "extensions": [ext.describe() for ext in rt.extensions],
                 },
                 "inits": self.inits,
                 "invocations": self.invocations,
@@ -816,12 +1025,24 @@ class Sandbox:
             rt = self.runtime
             if rt is None or rt.dead:
                 return
+            # Extensions that asked for it get SHUTDOWN; the runtime gets SIGTERM.
+            deadline_ms = int(time.time() * 1000 + grace * 1000)
+            for ext in rt.extensions:
+                if "SHUTDOWN" in ext.events and not ext.dropped:
+                    ext.pending.append({"eventType": "SHUTDOWN", "shutdownReason": "spindown",
+                                        "deadlineMs": deadline_ms})
+            self.cond.notify_all()
             rt.kill(signal.SIGTERM)
             end = time.monotonic() + grace
-            while not rt.dead and time.monotonic() < end:
-                self.cond.wait(end - time.monotonic())
-            if not rt.dead:
+
+            def running():
+                return not rt.dead or any(p.returncode is None for p in rt.ext_procs.values())
+
+            while running() and time.monotonic() < end:
+                self.cond.wait(min(0.05, max(0.0, end - time.monotonic())))
+            if running():
                 self.log.note("runtime did not exit %g s after SIGTERM; killing it" % grace)
+                self._reset_extensions_locked(rt)
                 self._kill_locked(rt, wait=2.0)
 
 
@@ -1149,8 +1370,11 @@ class RuntimeApiHandler(BaseHandler):
 
     def do_GET(self):
         self.post_fault = None
-        if self.path_only() == NEXT_PATH:
+        path = self.path_only()
+        if path == NEXT_PATH:
             return self.api_next()
+        if path == EXT_NEXT_PATH:
+            return self.ext_next()
         self.not_found()
 
     def do_POST(self):
@@ -1163,6 +1387,10 @@ class RuntimeApiHandler(BaseHandler):
             args = (match.group(1),)
         elif path == INIT_ERROR_PATH:
             endpoint, handler, args = "init_error", self.api_init_error, ()
+        elif path == EXT_REGISTER_PATH:
+            return self.ext_register()
+        elif path in (EXT_INIT_ERROR_PATH, EXT_EXIT_ERROR_PATH):
+            return self.ext_error(path == EXT_INIT_ERROR_PATH)
         else:
             return self.not_found()
         fault = self.emulator.faults.take(endpoint)
@@ -1420,6 +1648,83 @@ class RuntimeApiHandler(BaseHandler):
         self.reply_json(202, {"status": "OK"})
 
 
+    # -- Extensions API (2020-01-01) -----------------------------------------
+
+    def ext_register(self):
+        try:
+            body, _ = BodyReader(self.rfile, self.headers).read(1 << 20)
+            doc = json.loads(body or b"{}")
+            if not isinstance(doc, dict):
+                raise ValueError("want a JSON object")
+            if doc.get("configurationKeys"):
+                raise ValueError("configurationKeys are deprecated; use environment variables instead")
+            events = doc.get("events") or []
+            if not isinstance(events, list):
+                raise ValueError("events must be a list")
+        except (BadBody, ValueError) as exc:
+            return self.reply_json(403, {"errorType": "InvalidRequestFormat", "errorMessage": str(exc)})
+        try:
+            ext = self.emulator.sandbox.register_extension(self.headers.get("Lambda-Extension-Name", ""),
+                                                           [str(e) for e in events])
+        except ApiError as err:
+            return self.reply(err.status, err.body)
+        cfg = self.emulator.config
+        answer = {"functionName": cfg.function_name, "functionVersion": cfg.version,
+                  "handler": cfg.handler or ""}
+        features = [f.strip() for f in self.headers.get("Lambda-Extension-Accept-Feature", "").split(",")]
+        if "accountId" in features:
+            answer["accountId"] = "012345678912"
+        self.reply_json(200, answer, headers=[("Lambda-Extension-Identifier", ext.id)])
+
+    def ext_id(self):
+        ext_id = self.headers.get("Lambda-Extension-Identifier")
+        if not ext_id:
+            self.drain()
+            self.reply_json(403, {"errorType": "Extension.MissingHeader",
+                                  "errorMessage": "Missing Lambda-Extension-Identifier header"})
+        return ext_id
+
+    def ext_next(self):
+        self.drain()
+        ext_id = self.ext_id()
+        if not ext_id:
+            return
+        try:
+            event = self.emulator.sandbox.extension_next(ext_id, self.connection)
+        except ApiError as err:
+            return self.reply(err.status, err.body)
+        if event is None:  # the sandbox was reset
+            self.close_connection = True
+            return
+        self.reply_json(200, event, headers=[("Lambda-Extension-Event-Identifier", str(uuid.uuid4()))])
+
+    def ext_error(self, init):
+        ext_id = self.ext_id()
+        if not ext_id:
+            return
+        error_type = self.headers.get("Lambda-Extension-Function-Error-Type") or ""
+        error_type = error_type if EXT_ERROR_TYPE_RE.search(error_type) else "Extension.Unknown"
+        try:
+            body, _ = BodyReader(self.rfile, self.headers).read(MAX_PAYLOAD)
+        except BadBody:
+            self.close_connection = True
+            body = b""
+        sandbox = self.emulator.sandbox
+        if not sandbox.extension_known(ext_id):
+            return self.reply_json(403, {"errorType": "Extension.UnknownExtensionIdentifier",
+                                         "errorMessage": "Unknown extension %s" % ext_id})
+        if init:
+            if not body:
+                body = json_bytes({"errorType": error_type, "errorMessage": "Extension init error"})
+            try:
+                sandbox.extension_init_error(ext_id, Result(502, body, "application/json", error_type))
+            except ApiError as err:
+                return self.reply(err.status, err.body)
+        else:
+            self.emulator.log.note("extension %s reported exit error %s" % (ext_id, error_type))
+        self.reply_json(202, {"status": "OK"})
+
+
 class InvokeHandler(BaseHandler):
     """The client side: POST (or GET) /2015-03-31/functions/function/invocations."""
 
@@ -1621,6 +1926,9 @@ def build_parser():
     p.add_argument("--eager", action="store_true",
                    help="start the runtime now instead of on the first invoke")
     p.add_argument("--port-file", help="write the bound addresses here as JSON once serving")
+    p.add_argument("--extensions-dir", metavar="DIR",
+                   help="start every executable in DIR as an external extension at each init "
+                        "(as Lambda does with /opt/extensions; default: none)")
     p.add_argument("--log-level", help="accepted for RIE compatibility; ignored")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="BOOTSTRAP [ARGS...]")
     return p

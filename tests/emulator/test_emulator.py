@@ -119,6 +119,9 @@ class Emu:
     def api(self, method, path, body=None, headers=None, timeout=10.0, conn=None):
         return request(self.api_addr, method, API + path, body, headers, timeout, conn)
 
+    def ext_api(self, method, path, body=None, headers=None, timeout=10.0):
+        return request(self.api_addr, method, "/2020-01-01/extension" + path, body, headers, timeout)
+
     def status(self):
         return request(self.invoke_addr, "GET", "/_emulator/status").json()
 
@@ -735,3 +738,100 @@ def test_streaming_errors(emulator):
     assert base64.b64decode(trailers["x-amz-function-error-body"]) == b"Task timed out after 0.60 seconds"
     assert time.monotonic() - t0 < 2.5
     assert emu.invoke({"after": "timeout"}).json() == {"after": "timeout"}
+
+
+# ---------------------------------------------------------------------------
+# Extensions API
+
+
+
+def extensions_dir(tmp_path, name="myext"):
+    d = tmp_path / ("extensions-%s" % uuid.uuid4().hex[:6])
+    d.mkdir()
+    script = d / name
+    script.write_text("#!/bin/sh\nexec %s %s %s\n" % (sys.executable, ROOT / "tests/emulator/fake_extension.py", name))
+    script.chmod(0o755)
+    return d
+
+
+def read_events(path):
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_external_extension_invoke_and_shutdown(emulator, tmp_path):
+    log = tmp_path / "ext.log"
+    d = extensions_dir(tmp_path)
+    emu = emulator("echo", env={"FAKE_EXT_LOG": str(log), "EMULATOR_EXTENSIONS_DIR": str(d)})
+    ids = []
+    for i in range(2):
+        r = emu.invoke({"i": i})
+        assert r.status == 200 and r.json() == {"i": i}
+        ids.append(r.headers["x-amzn-requestid"])
+    ext = emu.status()["runtime"]["extensions"]
+    assert [e["name"] for e in ext] == ["myext"] and ext[0]["external"]
+    events = emu.wait_for(lambda: (lambda ev: ev if len(ev) >= 3 else None)(read_events(log)),
+                          what="extension events")
+    assert events[0]["registered"] == "myext"
+    assert events[0]["answer"] == {"functionName": "test_function", "functionVersion": "$LATEST",
+                                   "handler": "echo"}
+    assert [e["requestId"] for e in events[1:3]] == ids
+    assert events[1]["eventType"] == "INVOKE" and events[1]["invokedFunctionArn"].endswith(":test_function")
+    assert "EXTENSION\tName: myext\tState: Registered\tEvents: [INVOKE, SHUTDOWN]" in emu.output()
+    emu.stop()
+    last = read_events(log)[-1]
+    assert last["eventType"] == "SHUTDOWN" and last["shutdownReason"] == "spindown"
+
+
+def test_extension_crash_in_init(emulator, tmp_path):
+    d = extensions_dir(tmp_path)
+    emu = emulator("echo", env={"FAKE_EXT_CRASH": "1", "EMULATOR_EXTENSIONS_DIR": str(d)})
+    r = emu.invoke({})
+    assert r.status == 502 and r.json()["errorType"] == "Extension.Crash", (r, emu.output(), emu.errors())
+
+
+def test_internal_extension_by_hand(emulator):
+    emu = emulator("manual", eager=True)
+    emu.wait_for(lambda: (emu.status()["runtime"] or {}).get("pid"), what="runtime")
+    def reg(name, events):
+        return emu.ext_api("POST", "/register", json.dumps({"events": events}), {"Lambda-Extension-Name": name})
+
+    r = reg("hand", ["INVOKE", "SHUTDOWN"])
+    assert r.status == 403 and r.json()["errorType"] == "Extension.InvalidEventType"
+    r = reg("hand", ["INVOKE"])
+    assert r.status == 200
+    ext_id = r.headers["lambda-extension-identifier"]
+    assert reg("hand", ["INVOKE"]).json()["errorType"] == "Extension.InvalidExtensionState"
+
+    def ext_next(timeout=5):
+        return emu.ext_api("GET", "/event/next", headers={"Lambda-Extension-Identifier": ext_id},
+                           timeout=timeout)
+
+    results, nexts = {}, {}
+    t = threading.Thread(target=lambda: results.update(a=emu.invoke({"a": 1})))
+    t.start()
+    rn = threading.Thread(target=lambda: nexts.update(a=emu.api("GET", "/invocation/next")))
+    rn.start()
+    time.sleep(0.3)
+    assert "a" not in nexts  # init is not over until the extension asks for an event
+    ev = ext_next()
+    rn.join(5)
+    assert ev.status == 200 and ev.json()["eventType"] == "INVOKE"
+    rid = nexts["a"].headers["lambda-runtime-aws-request-id"]
+    assert ev.json()["requestId"] == rid
+    assert reg("late", []).json()["errorType"] == "Extension.RegistrationClosed"
+
+    assert emu.api("POST", "/invocation/%s/response" % rid, b'{"ok":1}').status == 202
+    threading.Thread(target=lambda: nexts.update(b=emu.api("GET", "/invocation/next")), daemon=True).start()
+    t.join(5)
+    assert results["a"].status == 200  # the answer does not wait for the extension
+
+    t = threading.Thread(target=lambda: results.update(b=emu.invoke({"b": 2})))
+    t.start()
+    time.sleep(0.3)
+    assert "b" not in nexts  # the next event waits until the extension is back in /event/next
+    ev = ext_next()
+    assert ev.json()["eventType"] == "INVOKE"
+    emu.wait_for(lambda: "b" in nexts, what="second dispatch")
+    assert nexts["b"].headers["lambda-runtime-aws-request-id"] == ev.json()["requestId"]
+    r = emu.ext_api("GET", "/event/next", headers={"Lambda-Extension-Identifier": "nope"})
+    assert r.status == 403 and r.json()["errorType"] == "Extension.UnknownExtensionIdentifier"
