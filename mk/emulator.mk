@@ -19,7 +19,7 @@ test-emulator:
 
 run-emulator:
 	LAMBDA_TASK_ROOT=$(abspath $(EMULATOR_TASK_ROOT)) \
-	  $(PYTHON) $(EMULATOR) --runtime-interface-emulator-address $(EMULATOR_ADDRESS) \
+	  $(PYTHON) $(EMULATOR) --runtime-interface-emulator-address $(EMULATOR_ADDRESS) --runtime-api-address 127.0.0.1:0 \
 	  $(EMULATOR_BOOTSTRAP) $(EMULATOR_HANDLER)
 
 TEST_TARGETS += test-emulator
