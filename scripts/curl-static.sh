@@ -57,7 +57,7 @@ if [ -f "$STAMP" ] && [ -f "$SRC_STAMP" ] \
   exit 0
 fi
 
-for tool in apt-get dpkg-source make flock; do
+for tool in apt-get dpkg-source make flock dash; do
   command -v "$tool" >/dev/null || die "'$tool' not found (see scripts/packages/toolchain.txt)"
 done
 
@@ -150,14 +150,15 @@ CONFIGURE_FLAGS=(
   --without-libgsasl --without-ca-bundle --without-ca-path --without-ca-fallback
   --without-zsh-functions-dir --without-fish-functions-dir
 )
-CFLAGS_ARCH="-O2 -g0 -ffunction-sections -fdata-sections -fstack-protector-strong -Wformat -Werror=format-security"
+CFLAGS_ARCH="-O2 -g0 -pipe -ffunction-sections -fdata-sections -fstack-protector-strong -Wformat -Werror=format-security"
 
 log "configuring curl $VERSION (${CONFIGURE_FLAGS[0]})"
 t0=$SECONDS
 # PKG_CONFIG_LIBDIR: an empty dir, so configure finds no host (or arm64) .pc files.
+# dash instead of bash for configure and libtool: about 30% less CPU time.
 if ! env CC="$CC" CFLAGS="$CFLAGS_ARCH" CPPFLAGS="-D_FORTIFY_SOURCE=2" LDFLAGS="" LIBS="" \
-      PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$CURL_DIR/empty-pkgconfig" \
-      "$CURL_DIR/src/configure" "${HOST_FLAGS[@]}" "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1; then
+      PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$CURL_DIR/empty-pkgconfig" CONFIG_SHELL=/bin/dash \
+      /bin/dash "$CURL_DIR/src/configure" "${HOST_FLAGS[@]}" "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1; then
   tail -n 30 config.log >&2 2>/dev/null || tail -n 30 configure.log >&2
   die "configure failed (full log: $OBJ/configure.log, $OBJ/config.log)"
 fi
