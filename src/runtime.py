@@ -630,11 +630,12 @@ def _on_sigterm(signum, frame):
 def _setup_signals(wakeup_fd):
     if wakeup_fd < 0:
         return
-    import signal
+    # _signal, not signal: the signal module imports enum and half of collections with it.
+    import _signal
 
-    signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
-    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    _signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
+    if _signal.getsignal(_signal.SIGTERM) in (_signal.SIG_DFL, None):
+        _signal.signal(_signal.SIGTERM, _on_sigterm)
 
 
 def shutdown():
