@@ -672,7 +672,8 @@ def init(spec, module_name, function_name, malformed, task_root, site_dirs, expl
         pass
     log_error(error)
     summary = f"{error['errorType']}: {error['errorMessage']}"
-    return (error["errorType"].encode(), _safe_json(error).encode("utf-8", "replace"),
+    return (_platform_error_type(error["errorType"]).encode("utf-8", "replace"),
+            _safe_json(error).encode("utf-8", "replace"),
             summary.encode("utf-8", "replace"))
 
 
@@ -697,11 +698,24 @@ def _marshal(response):
         raise FaultException(_MARSHAL_ERROR, f"Unable to marshal response: {e}")
 
 
+def _platform_error_type(error_type):
+    """The Lambda-Runtime-Function-Error-Type value: the platform keeps only names shaped
+    (Runtime|Function).Xy..., so an exception class name is sent as Function.<Name>."""
+    def kept(name):
+        return len(name) > 1 and "A" <= name[0] <= "Z" and name[1].isascii() and name[1].isalpha()
+
+    for prefix in ("Runtime.", "Function."):
+        if error_type.startswith(prefix) and kept(error_type[len(prefix):]):
+            return error_type
+    return "Function." + error_type if kept(error_type) else "Function.Unknown"
+
+
 def _error_tuple(error, xray, kind=_ERROR, exit_code=0):
     log_error(error)
     body = _safe_json(error).encode("utf-8", "replace")
     cause = _safe_json(xray).encode("utf-8", "replace") if xray is not None else None
-    return kind, body, error["errorType"].encode("utf-8", "replace"), cause, exit_code
+    error_type = _platform_error_type(error["errorType"]).encode("utf-8", "replace")
+    return kind, body, error_type, cause, exit_code
 
 
 def _set_trace_id(trace_id):

@@ -107,6 +107,7 @@ def test_handler_exception(function):
     r = f.invoke({})
     assert r.status == 200
     assert r.headers.get("x-amz-function-error") == "Unhandled"
+    assert r.headers.get("x-amz-function-error-type") == "Function.ValueError"
     body = r.json()
     assert list(body) == ["errorMessage", "errorType", "requestId", "stackTrace"]
     assert body["errorType"] == "ValueError"
@@ -132,7 +133,8 @@ def test_error_type_header_on_invocation_errors(stub_api):
         proc.communicate()
     path, headers, body = posts[0]
     assert path == f"/2018-06-01/runtime/invocation/{request_id}/error"
-    assert headers["lambda-runtime-function-error-type"] == "CustomError"
+    # the platform keeps only (Runtime|Function).Name-shaped types: the class name is prefixed
+    assert headers["lambda-runtime-function-error-type"] == "Function.CustomError"
     assert headers["content-type"] == "application/vnd.aws.lambda.error+json"
     cause = json.loads(headers["lambda-runtime-function-xray-error-cause"])
     assert cause["exceptions"][0]["type"] == "CustomError"
@@ -191,7 +193,7 @@ def test_init_error_raised_at_import(stub_api):
     doc = json.loads(body)
     assert doc["errorType"] == "RuntimeError"
     assert doc["errorMessage"] == "failed during init"
-    assert headers["lambda-runtime-function-error-type"] == "RuntimeError"
+    assert headers["lambda-runtime-function-error-type"] == "Function.RuntimeError"
     assert doc["stackTrace"][-1].endswith('in _fail\n    raise RuntimeError("failed during init")\n')
 
 
