@@ -125,13 +125,20 @@ def _not_serializable(o):
 _encode_string = _json.encode_basestring_ascii if _ensure_ascii else _json.encode_basestring
 
 
+_markers = {}  # the encoder's circular-reference bookkeeping; empty between calls
+_encoder = _json.make_encoder(_markers, _not_serializable, _encode_string, None, ": ", ", ", False, False, True)
+
+
 def json_dumps(value):
     """json.dumps(value, allow_nan=True) with Decimal written as a number, as awslambdaric does."""
-    encoder = _json.make_encoder({}, _not_serializable, _encode_string, None, ": ", ", ", False, False, True)
     try:
-        return "".join(encoder(value, 0))
+        return "".join(_encoder(value, 0))
     except _HasDecimal:
+        _markers.clear()
         return _json_dumps_with_decimals(value)
+    except BaseException:
+        _markers.clear()  # an encoding that failed half way leaves its entries behind
+        raise
 
 
 class _RawNumber(float):
@@ -504,23 +511,26 @@ _W3C_FIELDS = ("traceparent", "tracestate", "baggage")
 class LambdaContext:
     """The handler's second argument, with the managed runtime's attributes and types."""
 
+    # Set by the platform before the process starts and the same for every invocation.
+    log_group_name = _environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+    log_stream_name = _environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+    function_name = _environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    memory_limit_in_mb = _environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    function_version = _environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+    _w3c_fields = {}
+
     def __init__(self, request_id, client_context, cognito_identity, deadline_ms, invoked_function_arn,
                  tenant_id):
         self.aws_request_id = request_id
-        self.log_group_name = _environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = _environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = _environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = _environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = _environ.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
-        self._w3c_fields = {}
         if isinstance(client_context, dict) and "w3c" in client_context:
             w3c = client_context.pop("w3c")
             if isinstance(w3c, dict):
                 self._w3c_fields = {k: w3c[k] for k in _W3C_FIELDS if isinstance(w3c.get(k), str)}
-        self.client_context = _object_from_dict(ClientContext, client_context)
-        if self.client_context is not None:
+        self.client_context = None
+        if client_context is not None:
+            self.client_context = _object_from_dict(ClientContext, client_context)
             self.client_context.client = _object_from_dict(Client, self.client_context.client)
         identity = CognitoIdentity()
         identity.cognito_identity_id = None
@@ -718,11 +728,17 @@ def _error_tuple(error, xray, kind=_ERROR, exit_code=0):
     return kind, body, error_type, cause, exit_code
 
 
+_trace_id_set = "_X_AMZN_TRACE_ID" in _environ
+
+
 def _set_trace_id(trace_id):
+    global _trace_id_set
     if trace_id is not None:
         _environ["_X_AMZN_TRACE_ID"] = trace_id
-    elif "_X_AMZN_TRACE_ID" in _environ:
-        del _environ["_X_AMZN_TRACE_ID"]
+        _trace_id_set = True
+    elif _trace_id_set:
+        _environ.pop("_X_AMZN_TRACE_ID", None)
+        _trace_id_set = False
 
 
 def invoke(request_id, event, content_type, deadline_ms, function_arn, trace_id, client_context,
