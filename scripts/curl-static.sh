@@ -111,6 +111,13 @@ mkdir -p "$CURL_DIR"
 VERSION=$(cat "$SRC_STAMP")
 
 # --- configure + build lib/ only, out of tree ------------------------------------
+# One build per arch at a time (make -j, or the lead's and a test's make at once).
+exec 8>"$CURL_DIR/.$ARCH.lock"
+flock 8
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "script=$SCRIPT_ID arch=$ARCH source=$VERSION" ]; then
+  exit 0   # built by another caller while we waited
+fi
+
 if [ "$ARCH" = arm64 ]; then
   command -v aarch64-linux-gnu-gcc >/dev/null \
     || die "aarch64-linux-gnu-gcc not found: install gcc-aarch64-linux-gnu"
