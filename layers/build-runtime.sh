@@ -41,29 +41,18 @@ note "py$PYVER-$ARCH: packages: ${PKGS[*]}"
 mapfile -t POOL < <(pkg_fetch "$SUITE" "$DEBARCH" "${PKGS[@]}")
 pool_of() { echo "$LAYERS_CACHE/pool/$SUITE-$DEBARCH/$1"; }
 
-RT=$OUTDIR/$ARCH/runtime
-STD=$RT/lib/python$PYVER
-rm -rf "$OUTDIR"
-mkdir -p "$STD" "$OUTDIR/$ARCH/lib"
-
-# libpython (the real file, named by its soname)
-cp -L "$(pool_of libpython$PYVER)/usr/lib/$TRIPLET/libpython$PYVER.so.1.0" "$RT/lib/"
-# stdlib: minimal + stdlib + distutils + lib2to3, merged
+# stdlib: minimal + stdlib + distutils + lib2to3, merged (Debian splits them), then the
+# steps shared with the Amazon Linux build (assemble_runtime in lib.sh).
+STAGE=$LAYERS_CACHE/stage-py$PYVER-$ARCH
+rm -rf "$STAGE"; mkdir -p "$STAGE"
 for p in "${POOL[@]}"; do
-  [ -d "$p/usr/lib/python$PYVER" ] && cp -a "$p/usr/lib/python$PYVER/." "$STD/"
+  if [ -d "$p/usr/lib/python$PYVER" ]; then cp -a "$p/usr/lib/python$PYVER/." "$STAGE/"; fi
 done
-[ -f "$STD/os.py" ] && [ -d "$STD/lib-dynload" ] || die "stdlib incomplete in $STD"
-trim_stdlib "$STD"
-normalize_tree "$OUTDIR"
-
-# Native libraries the stdlib's extension modules (and libpython) need.
 SEARCH=$(lib_dirs_of "$TRIPLET" "${POOL[@]}" | tr '\n' ' ')
-elf_closure "$OUTDIR/$ARCH/lib" "$SEARCH" "" "$RT/lib/libpython$PYVER.so.1.0" "$STD"/lib-dynload/*.so
-check_elf_arch "$ARCH" "$OUTDIR"
-
-# .pyc, compiled by the same X.Y running on this machine.
-compile_tree "$(host_python "$PYVER")" "$STD"
-normalize_tree "$OUTDIR"
+assemble_runtime "$OUTDIR" "$ARCH" "$PYVER" \
+  "$(pool_of libpython$PYVER)/usr/lib/$TRIPLET/libpython$PYVER.so.1.0" "$STAGE" "$SEARCH" \
+  "$(host_python "$PYVER")"
+rm -rf "$STAGE"
 
 stamp_set "$NAME" "$KEY"
 note "py$PYVER-$ARCH: $(du -sh "$OUTDIR" | cut -f1) in $((SECONDS - start)) s; $ARCH/lib: $(ls "$OUTDIR/$ARCH/lib" | tr '\n' ' ')"

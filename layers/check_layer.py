@@ -15,15 +15,21 @@ Python 3.9-compatible. Prints one line; exits non-zero on the first problem list
 import os
 import sys
 
-SYSTEM = ("ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libc.so.6", "libm.so.6",
-          "libdl.so.2", "libpthread.so.0", "librt.so.1", "libutil.so.1", "libresolv.so.2",
-          "libanl.so.1", "libgcc_s.so.1")
+# The target's own libraries (verify.sh passes lib.sh's SYSTEM_SONAMES).
+SYSTEM = tuple(os.environ.get("LAYER_SYSTEM_SONAMES", "").split()) or (
+    "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libc.so.6", "libm.so.6",
+    "libdl.so.2", "libpthread.so.0", "librt.so.1", "libutil.so.1", "libresolv.so.2",
+    "libanl.so.1", "libgcc_s.so.1")
 # Not on Linux, opening a browser, printing, or trimmed on purpose.
 SKIP = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "msilib",
         "_msi", "winreg", "winsound", "_winapi", "nt", "msvcrt", "_overlapped",
         "_winreg", "ensurepip", "pydoc_data", "sitecustomize", "usercustomize", "__main__",
         "test", "_bootsubprocess", "__phello__", "__hello__", "_scproxy", "_wmi",
         "_pyrepl", "_android_support", "_ios_support", "_apple_support"}
+
+
+# Modules a build left out on purpose (verify.sh passes LAYER_SKIP_MODULES through).
+SKIP.update(os.environ.get("LAYER_SKIP_MODULES", "").split())
 
 
 def stdlib_modules():

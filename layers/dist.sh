@@ -52,7 +52,8 @@ case $kind in
     mkdir -p "$TMP/stage"
     cp -a "$root/." "$TMP/stage/"
     install -m 0755 "$boot" "$TMP/stage/bootstrap"
-    elf_closure "$TMP/stage/lib" "${BOOTSTRAP_LIB_DIRS:-}" "$TMP/stage/$(ls "$root" | head -1)/lib" "$TMP/stage/bootstrap"
+    # (<arch>/lib does not count: it is on the loader path only after the re-exec)
+    elf_closure "$TMP/stage/lib" "${BOOTSTRAP_LIB_DIRS:-}" "" "$TMP/stage/bootstrap"
     rmdir "$TMP/stage/lib" 2>/dev/null || note "bootstrap needs, shipped in lib/: $(ls "$TMP/stage/lib" | tr '\n' ' ')"
     normalize_tree "$TMP/stage"
     chmod 0755 "$TMP/stage/bootstrap"

@@ -286,6 +286,30 @@ normalize_tree() {
   find "$d" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 }
 
+# assemble_runtime OUTDIR ARCH PYVER LIBPYTHON STDLIB "SEARCHDIRS" PYTHON
+# The runtime layer from a libpython and a stdlib directory (with lib-dynload/):
+#   OUTDIR/ARCH/runtime/lib/libpython$PYVER.so.1.0, OUTDIR/ARCH/runtime/lib/python$PYVER/
+#   OUTDIR/ARCH/lib/  the shared libraries they need (ELF closure over SEARCHDIRS)
+# trimmed, checked for ARCH, byte-compiled by PYTHON (same X.Y, any CPU), normalized.
+# Shared by the Debian build (build-runtime.sh) and the Amazon Linux one (assemble-runtime.sh).
+assemble_runtime() {
+  local out=$1 arch=$2 pyver=$3 libpy=$4 stdlib=$5 search=$6 py=$7
+  local rt=$out/$arch/runtime
+  local std=$rt/lib/python$pyver
+  [ -f "$libpy" ] || die "no libpython at $libpy"
+  [ -f "$stdlib/os.py" ] && [ -d "$stdlib/lib-dynload" ] || die "stdlib incomplete in $stdlib"
+  rm -rf "$out"
+  mkdir -p "$std" "$out/$arch/lib"
+  cp -L "$libpy" "$rt/lib/libpython$pyver.so.1.0"
+  cp -a "$stdlib/." "$std/"
+  trim_stdlib "$std"
+  normalize_tree "$out"
+  elf_closure "$out/$arch/lib" "$search" "" "$rt/lib/libpython$pyver.so.1.0" "$std"/lib-dynload/*.so
+  check_elf_arch "$arch" "$out"
+  compile_tree "$py" "$std"
+  normalize_tree "$out"
+}
+
 # zip_tree DIR ZIP : deterministic zip of DIR's contents (sorted, no extra attributes).
 zip_tree() {
   local dir=$1 zip tmp

@@ -10,7 +10,8 @@
 # DEPS_ROOT/ARCH/python imports, then CHECK_ARGS (check_layer.py: MODULE, --absent
 # MODULE). NO_DEPS_LIB=1 leaves DEPS_ROOT/ARCH/lib off LD_LIBRARY_PATH. Always:
 # every ELF is for ARCH and no shared library is loaded from outside the layers
-# (except glibc/libgcc_s). arm64 runs under qemu-user (scripts/qemu-arm64.sh binfmt +
+# (except glibc/libgcc_s; SYSTEM_SONAMES overrides). LAYER_SKIP_MODULES: stdlib modules
+# a build leaves out on purpose. arm64 runs under qemu-user (scripts/qemu-arm64.sh binfmt +
 # QEMU_LD_PREFIX=build/sysroot/arm64 from scripts/sysroot-arm64.sh).
 # ~2 s on x86_64, ~15 s for arm64 under qemu.
 set -euo pipefail
@@ -53,7 +54,9 @@ if [ -n "$DEPS_ROOT" ]; then
   if [ "${NO_DEPS_LIB:-0}" = 1 ]; then ARGS=("$@")
   else LDPATH=$DEPS_ROOT/$ARCH/lib:$LDPATH ARGS=(--tree "$PYPATH" "$@"); fi
 fi
-env -i PATH=/usr/bin:/bin LANG=C.UTF-8 "${RUN_ENV[@]}" \
+# (${a[@]+"${a[@]}"}: empty arrays under set -u in bash 4.2, Amazon Linux 2's)
+env -i PATH=/usr/bin:/bin LANG=C.UTF-8 ${RUN_ENV[@]+"${RUN_ENV[@]}"} \
+  LAYER_SYSTEM_SONAMES="$(echo $SYSTEM_SONAMES)" LAYER_SKIP_MODULES="${LAYER_SKIP_MODULES:-}" \
   PYTHONHOME="$RT_ROOT/$ARCH/runtime" LD_LIBRARY_PATH="$LDPATH" PYTHONPATH="$PYPATH" \
   PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 \
-  "$EMBED" "$LIBPY" "$LAYERS_DIR/check_layer.py" "$ROOTS" "${ARGS[@]}"
+  "$EMBED" "$LIBPY" "$LAYERS_DIR/check_layer.py" "$ROOTS" ${ARGS[@]+"${ARGS[@]}"}
