@@ -1091,7 +1091,7 @@ def drain_stream(inv, deadline):
 
 FAULT_KINDS = {
     "next": {"status", "reset", "delay", "reset_mid_body", "short_body", "no_request_id",
-             "deadline", "big_headers", "headers"},
+             "deadline", "big_headers", "headers", "slow_body"},
     "response": {"status", "reset", "reset_mid_body", "delay"},
     "error": {"status", "reset", "reset_mid_body", "delay"},
     "init_error": {"status", "reset", "reset_mid_body", "delay"},
@@ -1130,6 +1130,7 @@ class Fault:
         self.split = bool(spec.get("split", False))
         self.set_headers = dict(spec.get("set", {}))
         self.remove_headers = [h.lower() for h in spec.get("remove", [])]
+        self.pieces = max(1, int(spec.get("pieces", 10)))
 
     def describe(self):
         d = dict(self.spec)
@@ -1434,10 +1435,28 @@ class RuntimeApiHandler(BaseHandler):
         if fault is not None:
             headers = self.next_fault(inv, headers, fault)
         try:
-            self.reply(200, inv.body, inv.content_type, headers)
+            if fault is not None and fault.kind == "slow_body":
+                self.reply_slowly(inv.body, inv.content_type, headers, fault)
+            else:
+                self.reply(200, inv.body, inv.content_type, headers)
         except OSError:
             self.close_connection = True
             sandbox.dispatch_failed(inv)
+
+    def reply_slowly(self, body, content_type, headers, fault):
+        """The headers at once, then the body in `pieces` parts spread over `seconds`."""
+        head = ["HTTP/1.1 200 OK", "Content-Type: " + content_type, "Content-Length: %d" % len(body)]
+        head += ["%s: %s" % kv for kv in headers]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        self.wfile.flush()
+        step = -(-len(body) // fault.pieces) if body else 0
+        for i in range(fault.pieces):
+            time.sleep(fault.seconds / fault.pieces)
+            part = body[i * step:(i + 1) * step]
+            if part:
+                self.wfile.write(part)
+                self.wfile.flush()
+        self.log_request(200, len(body))
 
     def next_fault(self, inv, headers, fault):
         """Applies a /next fault. Kinds that do not deliver the event put it back

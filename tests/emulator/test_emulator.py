@@ -642,6 +642,25 @@ def test_post_faults_and_deadline(emulator):
     assert emu.invoke(b"", method="DELETE", path="/_emulator/faults").json() == []
 
 
+def test_next_slow_body(emulator):
+    emu = emulator("manual", eager=True)
+    emu.invoke({"endpoint": "next", "fault": "slow_body", "seconds": 0.5, "pieces": 5},
+               path="/_emulator/faults")
+    event = {"pad": "s" * 5000}
+    results = {}
+    t = threading.Thread(target=lambda: results.update(r=emu.invoke(event)))
+    t.start()
+    t0 = time.monotonic()
+    r = raw_next(emu)
+    assert r.status == 200 and json.loads(r.body) == event  # all of it, only slowly
+    assert time.monotonic() - t0 >= 0.4
+    path = "/invocation/%s/response" % r.headers["lambda-runtime-aws-request-id"]
+    assert emu.api("POST", path, b'{"ok":1}').status == 202
+    threading.Thread(target=raw_next, args=(emu,), daemon=True).start()
+    t.join(10)
+    assert results["r"].json() == {"ok": 1}
+
+
 def test_faults_from_environment(emulator):
     faults = json.dumps([{"endpoint": "next", "fault": "status", "status": 500}])
     emu = emulator("echo", env={"EMULATOR_FAULTS": faults}, process=True)
