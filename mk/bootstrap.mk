@@ -52,7 +52,7 @@ BOOTSTRAP_LIBS = $(CURL_LIBS) $(CJSON_LIBS) -ldl
 .PHONY: bootstrap
 bootstrap: $(OUT)/bootstrap
 ifeq ($(ARCH),$(HOST_ARCH))
-	@cp $(OUT)/bootstrap ./bootstrap
+	@cmp -s $(OUT)/bootstrap ./bootstrap || { cp $(OUT)/bootstrap ./bootstrap.tmp && mv -f ./bootstrap.tmp ./bootstrap; }
 endif
 
 $(OUT)/bootstrap: $(OBJS)

@@ -82,6 +82,10 @@ typedef struct {
      * standard library before initialisation; declared by hand to avoid the warning. */
     void (*Py_SetPythonHome)(const wchar_t *);
     void (*Py_SetProgramName)(const wchar_t *);
+    /* The one symbol outside the stable ABI, and optional: the legacy -S switch, exported by
+     * 3.9 to 3.13. Importing site (and os with it) is half of Python's start-up; runtime.py
+     * does the part of it a Lambda needs. Without the symbol, site simply runs. */
+    int *no_site_flag;
     PyObject *none;
 } py_api;
 
@@ -116,6 +120,7 @@ static int resolve(python *py, char *msg, size_t msg_len)
     PY_RESOLVE(Py_SetPythonHome)
     PY_RESOLVE(Py_SetProgramName)
 #undef PY_RESOLVE
+    py->api.no_site_flag = dlsym(py->handle, "Py_NoSiteFlag");
     py->api.none = dlsym(py->handle, "_Py_NoneStruct");
     if (!py->api.none) {
         snprintf(msg, msg_len, "%s does not export _Py_NoneStruct", py->library);
@@ -358,6 +363,8 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     snprintf(py->arch, sizeof(py->arch), "%s", opt->arch);
     if (place_stdlib(py, opt, err) != 0)
         return -1;
+    if (py->api.no_site_flag)
+        *py->api.no_site_flag = 1;
     py->api.Py_InitializeEx(1);
 
     PyObject *code = runtime_code(py);
@@ -378,6 +385,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         str_of(py, opt->handler_spec), str_of(py, opt->module), str_of(py, opt->function),
         str_of(py, opt->malformed),    str_of(py, opt->task_root),
         string_tuple(py, opt->site_dirs, opt->site_dir_count), explain, py->api.PyLong_FromLong(opt->wakeup_fd),
+        str_of(py, opt->python_home ? "layer" : "full"),
     };
     const size_t nargs = sizeof(args) / sizeof(args[0]);
     PyObject *result = NULL;
@@ -386,7 +394,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         complete = complete && args[i];
     if (complete)
         result = py->api.PyObject_CallFunctionObjArgs(init, args[0], args[1], args[2], args[3], args[4], args[5],
-                                                      args[6], args[7], NULL);
+                                                      args[6], args[7], args[8], NULL);
     for (size_t i = 0; i < nargs; i++)
         py->api.Py_DecRef(args[i]);
     py->api.Py_DecRef(init);

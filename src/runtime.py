@@ -2,12 +2,12 @@
 
 The C side (src/python.c) calls init() once and invoke() per event; everything here
 behaves as the managed Python runtime (awslambdaric) does. Start-up cost matters, so only
-builtin modules are imported up front: json, traceback and logging support are loaded
-the first time they are needed.
+builtin modules are imported up front (posix rather than os, _json rather than json):
+json, traceback, os and logging support are loaded the first time they are needed.
 """
 
 import _json
-import os
+import posix
 import sys
 import time
 
@@ -50,10 +50,33 @@ class FaultException(Exception):
 
 # --- settings read once --------------------------------------------------------------
 
-_environ = os.environ
-_log_format_json = (_environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
+# The process environment as os.environ keeps it: os.environ wraps this very dict, so
+# changes made here (with putenv) are what user code sees, whether or not it imported os.
+_environ_bytes = posix.environ
+_FS_ENCODING = sys.getfilesystemencoding()
+
+
+def getenv(name, default=None):
+    value = _environ_bytes.get(name.encode(_FS_ENCODING, "surrogateescape"))
+    return default if value is None else value.decode(_FS_ENCODING, "surrogateescape")
+
+
+def setenv(name, value):
+    key = name.encode(_FS_ENCODING, "surrogateescape")
+    data = value.encode(_FS_ENCODING, "surrogateescape")
+    posix.putenv(key, data)
+    _environ_bytes[key] = data
+
+
+def unsetenv(name):
+    key = name.encode(_FS_ENCODING, "surrogateescape")
+    posix.unsetenv(key)
+    _environ_bytes.pop(key, None)
+
+
+_log_format_json = (getenv("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
 _log_level = {None: "", "TRACE": "DEBUG"}.get(
-    _environ.get("AWS_LAMBDA_LOG_LEVEL"), _environ.get("AWS_LAMBDA_LOG_LEVEL") or ""
+    getenv("AWS_LAMBDA_LOG_LEVEL"), getenv("AWS_LAMBDA_LOG_LEVEL") or ""
 ).upper()
 # Python 3.12+ managed runtimes write non-ASCII characters as they are.
 _ensure_ascii = sys.version_info < (3, 12)
@@ -207,7 +230,7 @@ def _format_frames(frames):
 def _xray_fault(error_type, message, frames):
     stack = [{"label": name, "path": path, "line": line} for path, line, name, _ in frames]
     return {
-        "working_directory": os.getcwd(),
+        "working_directory": posix.getcwd(),
         "exceptions": [{"message": message, "type": error_type, "stack": stack}],
         "paths": list({path for path, _, _, _ in frames}),
     }
@@ -283,6 +306,8 @@ class _FramedLogSink:
     ERROR_TEXT, ERROR_JSON = 0xA55A0017, 0xA55A0016
 
     def __init__(self, fd):
+        import os
+
         self.file = os.fdopen(fd, "wb", 0)
 
     def log(self, msg, frame_type=None):
@@ -314,8 +339,9 @@ class _Unbuffered:
 
 
 def _create_log_sink():
-    fd = _environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
+    fd = getenv("_LAMBDA_TELEMETRY_LOG_FD")
     if fd is not None:
+        unsetenv("_LAMBDA_TELEMETRY_LOG_FD")
         try:
             return _FramedLogSink(int(fd))
         except (ValueError, OSError):
@@ -512,11 +538,11 @@ class LambdaContext:
     """The handler's second argument, with the managed runtime's attributes and types."""
 
     # Set by the platform before the process starts and the same for every invocation.
-    log_group_name = _environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-    log_stream_name = _environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-    function_name = _environ.get("AWS_LAMBDA_FUNCTION_NAME")
-    memory_limit_in_mb = _environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-    function_version = _environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+    log_group_name = getenv("AWS_LAMBDA_LOG_GROUP_NAME")
+    log_stream_name = getenv("AWS_LAMBDA_LOG_STREAM_NAME")
+    function_name = getenv("AWS_LAMBDA_FUNCTION_NAME")
+    memory_limit_in_mb = getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    function_version = getenv("AWS_LAMBDA_FUNCTION_VERSION")
     _w3c_fields = {}
 
     def __init__(self, request_id, client_context, cognito_identity, deadline_ms, invoked_function_arn,
@@ -574,14 +600,43 @@ _handler = None
 _explain = None
 
 
-def _set_sys_path(task_root, site_dirs):
+def _has_pth_file(directory):
+    try:
+        return any(name.endswith(".pth") for name in posix.listdir(directory))
+    except OSError:
+        return False
+
+
+def _set_sys_path(task_root, site_dirs, site_mode):
     """LAMBDA_TASK_ROOT first, then the layer's package dirs (with their .pth files), then the
-    standard library. A user-set PYTHONPATH turns the layer dirs off, as in the managed runtime."""
-    if site_dirs and "PYTHONPATH" not in _environ:
+    standard library. A user-set PYTHONPATH turns the layer dirs off, as in the managed runtime.
+
+    The interpreter starts without `site` when it can (python.c): importing it and os costs
+    half of Python's start-up. For a layer's runtime its one effect worth having is the
+    prefix's site-packages, added here; any other Python gets the full site.main()."""
+    if sys.flags.no_site and site_mode == "layer":
+        prefix_site = f"{sys.prefix}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
+        if _has_pth_file(prefix_site):
+            import site
+
+            site.addsitedir(prefix_site)
+        elif posix.access(prefix_site, posix.F_OK):
+            sys.path.append(prefix_site)
+        import _sitebuiltins
+        import builtins
+
+        builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+        builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    elif sys.flags.no_site:
         import site
 
-        for directory in site_dirs:
-            site.addsitedir(directory)
+        site.main()
+    if site_dirs and getenv("PYTHONPATH") is None:
+        if any(_has_pth_file(d) for d in site_dirs):
+            import site
+
+            for directory in site_dirs:
+                site.addsitedir(directory)
         rest = [p for p in sys.path if p not in site_dirs]
         sys.path[:] = list(site_dirs) + rest
     sys.path.insert(0, task_root)
@@ -658,7 +713,8 @@ def shutdown():
             pass
 
 
-def init(spec, module_name, function_name, malformed, task_root, site_dirs, explain, wakeup_fd=-1):
+def init(spec, module_name, function_name, malformed, task_root, site_dirs, explain, wakeup_fd=-1,
+         site_mode="full"):
     """Prepares the process and imports the handler. Returns None, or (error type, error
     document, log line) as bytes for /runtime/init/error."""
     global _handler, _explain, _log_sink
@@ -668,7 +724,7 @@ def init(spec, module_name, function_name, malformed, task_root, site_dirs, expl
     sys.stderr = _Unbuffered(sys.stderr)
     _log_sink = _create_log_sink()
     _install_logging_setup()
-    _set_sys_path(task_root, site_dirs)
+    _set_sys_path(task_root, site_dirs, site_mode)
     try:
         _handler = _load_handler(spec, module_name, function_name, malformed)
         return None
@@ -728,17 +784,17 @@ def _error_tuple(error, xray, kind=_ERROR, exit_code=0):
     return kind, body, error_type, cause, exit_code
 
 
-_trace_id_set = "_X_AMZN_TRACE_ID" in _environ
+_TRACE_ID_KEY = b"_X_AMZN_TRACE_ID"
 
 
 def _set_trace_id(trace_id):
-    global _trace_id_set
     if trace_id is not None:
-        _environ["_X_AMZN_TRACE_ID"] = trace_id
-        _trace_id_set = True
-    elif _trace_id_set:
-        _environ.pop("_X_AMZN_TRACE_ID", None)
-        _trace_id_set = False
+        data = trace_id.encode(_FS_ENCODING, "surrogateescape")
+        posix.putenv(_TRACE_ID_KEY, data)
+        _environ_bytes[_TRACE_ID_KEY] = data
+    elif _TRACE_ID_KEY in _environ_bytes:
+        posix.unsetenv(_TRACE_ID_KEY)
+        del _environ_bytes[_TRACE_ID_KEY]
 
 
 def invoke(request_id, event, content_type, deadline_ms, function_arn, trace_id, client_context,
