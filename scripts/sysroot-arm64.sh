@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build an arm64 (aarch64) sysroot from Debian bookworm arm64 packages.
 #
-#   scripts/sysroot-arm64.sh [--system-curl] [DIR]      (DIR defaults to build/sysroot/arm64)
+#   scripts/sysroot-arm64.sh [--no-system-curl] [DIR]   (DIR defaults to <repo>/build/sysroot/arm64)
 #
 # The .debs are resolved (dependency closure, no recommends) and fetched with apt-get under a
 # private apt state next to DIR (DIR/../.apt-arm64), so the system's apt state is untouched and
@@ -10,9 +10,10 @@
 #   - absolute paths in linker scripts (libc.so) get ld's '=' sysroot prefix, so
 #     `aarch64-linux-gnu-gcc --sysroot=DIR` resolves them in DIR.
 #
-# --system-curl (or SYSROOT_SYSTEM_CURL=1) also adds libcurl4-openssl-dev + libcurl4 (Debian's
-# shared libcurl and its runtime deps), for linking against the system libcurl instead of the
-# static one from scripts/curl-static.sh.
+# The sysroot also holds libcurl4-openssl-dev + libcurl4 (Debian's shared libcurl and its runtime
+# deps, 18 more packages), for the "system curl" build mode (linking against Debian's libcurl
+# instead of the static one from scripts/curl-static.sh). --no-system-curl (or
+# SYSROOT_SYSTEM_CURL=0) leaves them out.
 #
 # Use it:   aarch64-linux-gnu-gcc --sysroot=DIR ...      run:  QEMU_LD_PREFIX=DIR ./prog
 #           PKG_CONFIG_SYSROOT_DIR=DIR PKG_CONFIG_LIBDIR=DIR/usr/lib/aarch64-linux-gnu/pkgconfig:DIR/usr/share/pkgconfig pkg-config ...
@@ -24,17 +25,18 @@ set -euo pipefail
 die() { echo "sysroot-arm64: error: $*" >&2; exit 1; }
 log() { echo "sysroot-arm64: $*" >&2; }
 
-system_curl=${SYSROOT_SYSTEM_CURL:-0}
+system_curl=${SYSROOT_SYSTEM_CURL:-1}
 dir=
 for arg in "$@"; do
   case "$arg" in
     --system-curl) system_curl=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --no-system-curl) system_curl=0 ;;
+    -h|--help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     -*) die "unknown option: $arg" ;;
     *) [ -z "$dir" ] || die "more than one DIR given"; dir=$arg ;;
   esac
 done
-dir=${dir:-build/sysroot/arm64}
+dir=${dir:-$(cd "$(dirname "$0")/.." && pwd)/build/sysroot/arm64}
 [ "$system_curl" = 0 ] || system_curl=1
 
 TRIPLET=aarch64-linux-gnu
@@ -130,6 +132,9 @@ for p in "${wanted[@]}"; do
   dpkg-deb -x "$f" "$tmp" || die "dpkg-deb -x $f failed"
 done
 
+# Documentation is of no use in a sysroot (~16 MB).
+rm -rf "$tmp"/usr/share/{doc,man,info,locale,lintian,bug}
+
 # Absolute symlinks point at the build machine's / : make them relative, inside the sysroot.
 nfix=0
 while IFS= read -r -d '' link; do
@@ -141,8 +146,10 @@ while IFS= read -r -d '' link; do
 done < <(find "$tmp" -type l -print0)
 
 # Linker scripts (small text files named lib*.so*, e.g. libc.so) name absolute paths: prefix them
-# with '=' so ld always takes them from the sysroot (Debian's cross gcc searches its own
-# /usr/aarch64-linux-gnu/lib before the sysroot, so bare names could pick libc6-arm64-cross's).
+# with '=' so that, when ld reads one of these, the files named come from the sysroot.
+# (Note: Debian's cross gcc searches its own /usr/aarch64-linux-gnu/lib before the sysroot, so
+# -lc and the crt*.o still come from libc6-dev-arm64-cross: glibc 2.36 too, same ABI. At run
+# time, under QEMU_LD_PREFIX=DIR, the sysroot's libc is the one loaded.)
 nscript=0
 while IFS= read -r -d '' f; do
   [ "$(stat -c %s "$f")" -lt 4096 ] || continue

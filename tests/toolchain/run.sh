@@ -61,6 +61,22 @@ for kind in reexec-arm64 reexec-arm64-static; do
   expect "reexec: $kind /proc/self/exe names the arm64 binary, not qemu" "^gen=0 exe=$exe "
 done
 
+# --- "system curl" mode: Debian's shared libcurl from the sysroot ----------------------------
+pc_sys=(env PKG_CONFIG_SYSROOT_DIR="$SYSROOT"
+        PKG_CONFIG_LIBDIR="$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig")
+check "system curl/arm64: pkg-config libcurl libcjson in the sysroot" \
+  "${pc_sys[@]}" pkg-config --cflags --libs libcurl libcjson
+sys_flags=$out
+# shellcheck disable=SC2086
+check "system curl/arm64: link against Debian's shared libcurl" \
+  $CC_arm64 -O2 -o "$OUT/syscurl-arm64" -x c - $sys_flags <<'EOC'
+#include <stdio.h>
+#include <curl/curl.h>
+int main(void) { curl_global_init(CURL_GLOBAL_NOTHING); puts(curl_version()); return 0; }
+EOC
+check "system curl/arm64: runs under qemu" env QEMU_LD_PREFIX="$SYSROOT" "$OUT/syscurl-arm64"
+expect "system curl/arm64: is Debian's OpenSSL libcurl" '^libcurl/7\.88\.1 OpenSSL/'
+
 # --- static libcurl ---------------------------------------------------------------------------
 # A loopback HTTP server for the GET checks; stopped by its pid on exit.
 server_pid=
