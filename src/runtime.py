@@ -227,10 +227,21 @@ def _format_frames(frames):
     return traceback.format_list(frames)
 
 
+def _working_directory():
+    """os.getcwd(), or "" when the handler removed its working directory: an error report
+    must not fail on it."""
+    import posix
+
+    try:
+        return posix.getcwd()
+    except OSError:
+        return ""
+
+
 def _xray_fault(error_type, message, frames):
     stack = [{"label": name, "path": path, "line": line} for path, line, name, _ in frames]
     return {
-        "working_directory": posix.getcwd(),
+        "working_directory": _working_directory(),
         "exceptions": [{"message": message, "type": error_type, "stack": stack}],
         "paths": list({path for path, _, _, _ in frames}),
     }
@@ -296,7 +307,22 @@ class _StandardLogSink:
         sys.stdout.write(msg)
 
     def log_error(self, lines):
-        sys.stdout.write(_ERROR_LOG_LINE_TERMINATE.join(lines) + "\n")
+        _write_log(_ERROR_LOG_LINE_TERMINATE.join(lines) + "\n")
+
+
+def _write_log(text):
+    """The runtime's own log lines go through sys.stdout. When the handler has broken it
+    (closed it, or the text cannot be encoded), they go straight to fd 1 instead, so that
+    reporting an error never fails on its log line."""
+    try:
+        sys.stdout.write(text)
+    except Exception:
+        import posix
+
+        try:
+            posix.write(1, text.encode("utf-8", "backslashreplace"))
+        except OSError:
+            pass
 
 
 class _FramedLogSink:
