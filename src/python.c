@@ -72,6 +72,7 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
     X(PyImport_GetMagicNumber)                                                                                   \
     X(PyImport_ImportModule)                                                                                     \
     X(PyErr_CheckSignals)                                                                                        \
+    X(PyErr_ExceptionMatches)                                                                                    \
     X(PyLong_FromLong)
 
 typedef struct {
@@ -87,6 +88,7 @@ typedef struct {
      * does the part of it a Lambda needs. Without the symbol, site simply runs. */
     int *no_site_flag;
     PyObject *none;
+    PyObject **exc_system_exit, **exc_keyboard_interrupt; /* PyExc_SystemExit, PyExc_KeyboardInterrupt */
 } py_api;
 
 struct python {
@@ -122,6 +124,8 @@ static int resolve(python *py, char *msg, size_t msg_len)
 #undef PY_RESOLVE
     py->api.no_site_flag = dlsym(py->handle, "Py_NoSiteFlag");
     py->api.none = dlsym(py->handle, "_Py_NoneStruct");
+    py->api.exc_system_exit = dlsym(py->handle, "PyExc_SystemExit");
+    py->api.exc_keyboard_interrupt = dlsym(py->handle, "PyExc_KeyboardInterrupt");
     if (!py->api.none) {
         snprintf(msg, msg_len, "%s does not export _Py_NoneStruct", py->library);
         return -1;
@@ -518,10 +522,18 @@ int python_handle_signals(python *py, const unsigned char *signals, size_t count
     int stop = 0;
     for (size_t i = 0; i < count; i++)
         stop = stop || signals[i] == SIGTERM || signals[i] == SIGINT;
-    /* Runs the handlers Python has queued; SystemExit or KeyboardInterrupt from one means stop. */
+    /* Runs the handlers Python has queued; SystemExit or KeyboardInterrupt from one means stop.
+     * Any other exception (e.g. a timer's handler raising after its invocation ended) is
+     * logged, and the runtime goes on waiting. */
     if (py->api.PyErr_CheckSignals() != 0) {
-        py->api.PyErr_Clear();
-        stop = 1;
+        if (!py->api.exc_system_exit || !py->api.exc_keyboard_interrupt ||
+            py->api.PyErr_ExceptionMatches(*py->api.exc_system_exit) ||
+            py->api.PyErr_ExceptionMatches(*py->api.exc_keyboard_interrupt)) {
+            py->api.PyErr_Clear();
+            stop = 1;
+        } else {
+            py->api.PyErr_Print();
+        }
     }
     return stop;
 }

@@ -184,3 +184,14 @@ def handler(event, context):
 @action
 def lone_surrogate_error_high(event, context):
     raise ValueError("bad \ud800 value")
+
+
+@action
+def sleep(event, context):
+    time.sleep(event.get("seconds", 1))
+    return "slept"
+
+
+@action
+def whoami(event, context):
+    return {"python": "%d.%d" % sys.version_info[:2], "pid": os.getpid()}
