@@ -36,7 +36,7 @@ if [ ! -x "$EMBED" ] || [ "$LAYERS_DIR/embedtest.c" -nt "$EMBED" ]; then
   case $ARCH in x86_64) cc=x86_64-linux-gnu-gcc ;; arm64) cc=aarch64-linux-gnu-gcc ;; esac
   [ "$ARCH" != "$(host_arch)" ] || cc=gcc
   command -v "$cc" >/dev/null || die "$cc not found (scripts/packages/layers.txt; make deps)"
-  "$cc" -O1 -Wall -Werror -o "$EMBED.tmp" "$LAYERS_DIR/embedtest.c" -ldl && mv "$EMBED.tmp" "$EMBED"
+  "$cc" -O1 -Wall -Werror -o "$EMBED.tmp.$$" "$LAYERS_DIR/embedtest.c" -ldl && mv -f "$EMBED.tmp.$$" "$EMBED"
 fi
 
 RUN_ENV=()
