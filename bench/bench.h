@@ -57,6 +57,7 @@ struct srv_conn {
     struct buf body;  /* de-chunked body, when Transfer-Encoding: chunked */
     size_t consumed;  /* length of the complete request at the head of `in` */
     int sent_continue;
+    unsigned tag;     /* the driver's marks (which APIs used it); cleared on close */
 };
 
 struct srv {

@@ -58,6 +58,7 @@ static void conn_close(struct srv_conn *c)
     c->body.len = 0;
     c->consumed = 0;
     c->sent_continue = 0;
+    c->tag = 0;
 }
 
 void srv_close_conns(struct srv *s)

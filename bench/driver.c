@@ -21,6 +21,9 @@
 #define MAX_ENV 64
 #define MAX_SIZES 8
 #define API "/2018-06-01/runtime"
+#define EXT_API "/2020-01-01/extension"
+#define TAG_RUNTIME 1u
+#define TAG_EXTENSION 2u
 
 struct opts {
     const char *mode;
@@ -40,6 +43,7 @@ struct opts {
 /* Counters every mode reports, so run.py can check nothing was lost. */
 struct tally {
     unsigned long sent, completed, errors, mismatches, unexpected;
+    unsigned long ext_registered, ext_parked;
 };
 
 struct session {
@@ -48,6 +52,8 @@ struct session {
     struct child child;
     struct tally t;
     int next_conn;      /* connection holding the pending GET /next */
+    unsigned rt_conns;  /* connections that carried Runtime API requests, this process */
+    unsigned ext_conns; /* connections that carried Extensions API requests, this process */
     unsigned long seq;  /* request id counter */
     char id[64];
 };
@@ -66,6 +72,46 @@ static void reply_status(struct session *s, int conn, const char *status, const 
     srv_send(&s->srv, conn, head, (size_t)n, body, strlen(body), deadline_in(s->o));
 }
 
+/* Counts the connections each API used (a runtime should keep one for its loop). */
+static void session_mark_conn(struct session *s, const struct http_req *r)
+{
+    unsigned tag = strncmp(r->path, EXT_API, strlen(EXT_API)) ? TAG_RUNTIME : TAG_EXTENSION;
+    unsigned *tagged = &s->srv.conns[r->conn].tag;
+    if (*tagged & tag)
+        return;
+    *tagged |= tag;
+    if (tag == TAG_RUNTIME)
+        s->rt_conns++;
+    else
+        s->ext_conns++;
+}
+
+/* The Extensions API as far as an internal extension uses it: registration
+ * is answered like Lambda answers it, and GET event/next is parked (never
+ * answered: no SHUTDOWN comes while we measure). Returns 1 if handled. */
+static int session_extension_request(struct session *s, const struct http_req *r)
+{
+    if (strncmp(r->path, EXT_API, strlen(EXT_API)))
+        return 0;
+    if (r->method == HTTP_POST && !strcmp(r->path, EXT_API "/register")) {
+        static const char body[] =
+            "{\"functionName\": \"bench\", \"functionVersion\": \"$LATEST\", \"handler\": \"noop.handler\"}";
+        char head[256];
+        int n = snprintf(head, sizeof(head),
+                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         "Lambda-Extension-Identifier: 0a1b2c3d-%04lx-4000-8000-000000000000\r\n"
+                         "Content-Length: %zu\r\n\r\n",
+                         ++s->t.ext_registered & 0xffff, sizeof(body) - 1);
+        srv_send(&s->srv, r->conn, head, (size_t)n, body, sizeof(body) - 1, deadline_in(s->o));
+        return 1;
+    }
+    if (r->method == HTTP_GET && !strcmp(r->path, EXT_API "/event/next")) {
+        s->t.ext_parked++;
+        return 1;
+    }
+    return 0;
+}
+
 /* Waits for the runtime's GET /next. Anything else (e.g. /init/error) is
  * answered 403 and counted; an init error ends the wait with -EPROTO. */
 static int session_await_next(struct session *s, uint64_t *t_arrived)
@@ -76,9 +122,13 @@ static int session_await_next(struct session *s, uint64_t *t_arrived)
         int rc = srv_wait_request(&s->srv, &r, deadline);
         if (rc)
             return rc;
+        session_mark_conn(s, &r);
         int is_next = r.method == HTTP_GET && !strcmp(r.path, API "/invocation/next");
         int is_init_error = !strcmp(r.path, API "/init/error");
+        int handled = !is_next && session_extension_request(s, &r);
         srv_release(&s->srv, &r);
+        if (handled)
+            continue;
         if (is_next) {
             s->next_conn = r.conn;
             if (t_arrived)
@@ -129,6 +179,11 @@ static int session_await_result(struct session *s, const char *ev, size_t len,
         int rc = srv_wait_request(&s->srv, &r, deadline);
         if (rc)
             return rc;
+        session_mark_conn(s, &r);
+        if (session_extension_request(s, &r)) {
+            srv_release(&s->srv, &r);
+            continue;
+        }
         int ok = r.method == HTTP_POST && !strcmp(r.path, ok_path);
         int err = r.method == HTTP_POST && !strcmp(r.path, err_path);
         if (ok || err) {
@@ -180,6 +235,7 @@ static int session_start(struct session *s)
     int rc = child_spawn(&s->child, &so);
     s->srv.watch_fd = rc ? -1 : s->child.pidfd;
     s->srv.accepted = 0;
+    s->rt_conns = s->ext_conns = 0;
     return rc;
 }
 
@@ -196,11 +252,13 @@ static void fail(const char *mode, const char *what, int rc)
     fprintf(stderr, "driver %s: %s: %s\n", mode, what, strerror(rc < 0 ? -rc : rc));
 }
 
-static void print_tally(const struct tally *t, unsigned connections)
+static void print_tally(const struct tally *t, unsigned connections, unsigned ext_connections)
 {
     printf("\"sent\": %lu, \"completed\": %lu, \"errors\": %lu, \"mismatches\": %lu, "
-           "\"unexpected\": %lu, \"connections\": %u",
-           t->sent, t->completed, t->errors, t->mismatches, t->unexpected, connections);
+           "\"unexpected\": %lu, \"connections\": %u, \"extension_connections\": %u, "
+           "\"extension_registrations\": %lu, \"extension_parked\": %lu",
+           t->sent, t->completed, t->errors, t->mismatches, t->unexpected, connections,
+           ext_connections, t->ext_registered, t->ext_parked);
 }
 
 static void print_ms_array(const char *key, const uint64_t *ns, unsigned n)
@@ -248,7 +306,7 @@ static int cold_once(struct session *s, struct cold_sample *cs)
         rc = session_await_next(s, NULL); /* proves it went back to the loop */
     cs->next_ns = t_next - s->child.t_exec;
     cs->resp_ns = t_next - s->child.t_exec + lat;
-    cs->connections = s->srv.accepted;
+    cs->connections = s->rt_conns;
     struct rusage ru;
     memset(&ru, 0, sizeof(ru));
     session_stop(s, &ru);
@@ -284,7 +342,7 @@ static int mode_cold(struct session *s)
         conns[i] = cs[i].connections;
     }
     printf("{\"mode\": \"cold\", \"runs\": %u, ", n);
-    print_tally(&s->t, 0);
+    print_tally(&s->t, 0, 0);
     printf(",\n ");
     print_ms_array("next_ms", next, n);
     printf(",\n ");
@@ -365,7 +423,7 @@ static void warm_print(const struct session *s, const struct warm_state *w, stru
     const struct opts *o = s->o;
     double secs = (double)(w->t_last - w->t_first) / 1e9;
     printf("{\"mode\": \"warm\", \"warmup\": %u, \"invokes\": %u, ", o->warmup, o->invokes);
-    print_tally(&s->t, s->srv.accepted);
+    print_tally(&s->t, s->rt_conns, s->ext_conns);
     printf(",\n \"lat_us\": {\"min\": %.2f, \"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
            "\"p999\": %.2f, \"max\": %.2f, \"mean\": %.2f},\n",
            st->min_us, st->p50_us, st->p90_us, st->p99_us, st->p999_us, st->max_us, st->mean_us);
@@ -397,11 +455,9 @@ static int mode_warm(struct session *s)
         w.hwm_init = m.hwm_kb;
         rc = warm_loop(s, &w);
     }
-    unsigned conns = s->srv.accepted;
     struct rusage ru;
     memset(&ru, 0, sizeof(ru));
     session_stop(s, &ru);
-    s->srv.accepted = conns;
     if (rc) {
         fail("warm", "invocation failed", rc);
         free(w.lat);
@@ -461,12 +517,11 @@ static int mode_echo(struct session *s)
     printf("{\"mode\": \"echo\", \"sizes\": [");
     for (int i = 0; !rc && i < s->o->nsizes; i++)
         rc = echo_size(s, s->o->sizes[i], s->o->size_runs[i], i == 0);
-    unsigned conns = s->srv.accepted;
     session_stop(s, NULL);
     printf("],\n ");
     if (rc)
         printf("\"error\": \"echo failed: %s\", ", strerror(-rc));
-    print_tally(&s->t, conns);
+    print_tally(&s->t, s->rt_conns, s->ext_conns);
     printf("}\n");
     return rc;
 }

@@ -56,7 +56,7 @@ ROWS = [
     ("  runtime CPU time per 6 MB echo, ms ³", "echo_6mb_cpu_ms", 1),
     ("invocations sent / completed / lost", "_counts", 0),
     ("errors / echo mismatches / unexpected requests", "_bad", 0),
-    ("connections opened (max per process)", "_conns", 0),
+    ("Runtime API connections per process (+ Extensions API)", "_conns", 0),
 ]
 
 
@@ -83,7 +83,8 @@ def cell(entry, key, digits):
     if key == "_conns":
         vals = [entry.get(k) for k in ("connections_per_start", "warm_connections", "echo_connections")]
         vals = [v for v in vals if v is not None]
-        return str(max(vals)) if vals else "–"
+        ext = entry.get("extension_connections")
+        return (str(max(vals)) if vals else "–") + (f" (+{ext})" if ext else "")
     return fmt(entry.get(key), digits)
 
 

@@ -325,7 +325,8 @@ def batch_errors(batches):
 
 
 def tally(parts):
-    t = {"sent": 0, "completed": 0, "errors": 0, "mismatches": 0, "unexpected": 0}
+    t = {"sent": 0, "completed": 0, "errors": 0, "mismatches": 0, "unexpected": 0,
+         "extension_registrations": 0, "extension_parked": 0}
     for part in parts:
         for k in t:
             t[k] += part.get(k, 0)
@@ -388,6 +389,7 @@ def summarise_warm(w):
         "rss_warm_end_kb": w["rss_end_kb"],
         "rss_samples": w["rss_samples"],
         "warm_connections": w["connections"],
+        "extension_connections": w.get("extension_connections"),
     }, tally([w])
 
 
