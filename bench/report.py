@@ -122,16 +122,20 @@ def results_markdown(res):
         "",
         "Python's json in process (`json.dumps(json.loads(event))`, median ms): "
         f"1 KB {fmt(res.get('json_1kb_ms'), 3)}, 256 KB {fmt(res.get('json_256kb_ms'))}, "
-        f"6 MB {fmt(res.get('json_6mb_ms'), 1)}.",
+        f"6 MB {fmt(res.get('json_6mb_ms'), 1)} (on-CPU {fmt(res.get('json_6mb_cpu_ms'), 1)}).",
         "",
         "## Targets",
         "",
-        "| target | bootstrap | limit | result |",
-        "|---|---:|---:|---|",
+        "| target | bootstrap | limit | result | same rule on on-CPU time ³ |",
+        "|---|---:|---:|---|---|",
     ]
+    verdicts = {True: "pass", False: "**FAIL**", None: "not measured"}
     for t in res.get("targets", []):
-        verdict = {True: "pass", False: "**FAIL**", None: "not measured"}[t["pass"]]
-        out.append(f"| {t['expr']} | {fmt(t['value'])} {t['unit']} | {fmt(t['limit'])} {t['unit']} | {verdict} |")
+        cpu = "–"
+        if "cpu_pass" in t:
+            cpu = f"{fmt(t['cpu_value'])} ≤ {fmt(t['cpu_limit'])}: {verdicts[t['cpu_pass']].strip('*')}"
+        out.append(f"| {t['expr']} | {fmt(t['value'])} {t['unit']} | {fmt(t['limit'])} {t['unit']} | "
+                   f"{verdicts[t['pass']]} | {cpu} |")
     errs = [(r, res[r]["error"]) for r in RUNTIMES if isinstance(res.get(r), dict) and "error" in res[r]]
     if errs:
         out += ["", "## Errors", ""] + [f"- {r}: {e}" for r, e in errs]
