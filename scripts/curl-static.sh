@@ -31,18 +31,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CURL_DIR=${CURL_BUILD_DIR:-$ROOT/build/curl}
 APT_DIR=${CURL_APT_DIR:-$ROOT/build/apt/src}
 SYSROOT=${SYSROOT_ARM64:-$ROOT/build/sysroot/arm64}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-SUITE=bookworm
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 die() { echo "curl-static[$ARCH]: error: $*" >&2; exit 1; }
 log() { echo "curl-static[$ARCH]: $*" >&2; }
 
 case "$ARCH" in
-  x86_64) TRIPLET=x86_64-linux-gnu ;;
-  arm64)  TRIPLET=aarch64-linux-gnu ;;
+  x86_64|arm64) ;;
   *) echo "usage: $0 x86_64|arm64" >&2; exit 2 ;;
 esac
 
@@ -62,41 +57,12 @@ for tool in apt-get dpkg-source make flock dash; do
 done
 
 # --- source: fetched and unpacked once, shared by both arches -------------------
+. "$ROOT/scripts/debian-source.sh"
 fetch_source() {
-  [ -r "$KEYRING" ] || die "$KEYRING missing: install debian-archive-keyring"
-  mkdir -p "$APT_DIR"/{state/lists/partial,cache/archives/partial,etc/apt.conf.d,etc/preferences.d,etc/sources.list.d,src}
-  : > "$APT_DIR/status"
-  cat > "$APT_DIR/etc/sources.list" <<EOF
-deb-src [signed-by=$KEYRING] $MIRROR $SUITE main
-deb-src [signed-by=$KEYRING] $MIRROR $SUITE-updates main
-deb-src [signed-by=$KEYRING] $SECURITY_MIRROR $SUITE-security main
-EOF
-  local opts=(
-    -o "Dir::State=$APT_DIR/state" -o "Dir::State::status=$APT_DIR/status"
-    -o "Dir::Cache=$APT_DIR/cache" -o "Dir::Etc=$APT_DIR/etc"
-    -o "Dir::Etc::SourceList=$APT_DIR/etc/sources.list"
-    -o "Dir::Etc::SourceParts=$APT_DIR/etc/sources.list.d"
-    -o "Dir::Etc::Parts=$APT_DIR/etc/apt.conf.d"
-    -o "Dir::Etc::PreferencesParts=$APT_DIR/etc/preferences.d"
-    -o "Dir::Etc::Preferences=$APT_DIR/etc/preferences"
-    -o Acquire::Languages=none -o Debug::NoLocking=1 -o APT::Sandbox::User=root
-  )
-  log "fetching Debian's curl source package ($SUITE, private apt state $APT_DIR)"
-  apt-get "${opts[@]}" -q update >"$APT_DIR/update.log" 2>&1 \
-    || { cat "$APT_DIR/update.log" >&2; die "apt-get update (deb-src, private state) failed"; }
-  rm -f "$APT_DIR"/src/*.dsc
-  (cd "$APT_DIR/src" && apt-get "${opts[@]}" -q source --download-only curl) >"$APT_DIR/source.log" 2>&1 \
-    || { cat "$APT_DIR/source.log" >&2; die "apt-get source --download-only curl failed"; }
-  local dsc; dsc=$(ls "$APT_DIR"/src/curl_*.dsc 2>/dev/null | head -n1)
-  [ -n "$dsc" ] || die "no curl_*.dsc downloaded (see $APT_DIR/source.log)"
-  local version; version=$(sed -n 's/^Version: //p' "$dsc")
-
-  rm -rf "$CURL_DIR/src"
+  log "fetching Debian's curl source package (private apt state $APT_DIR)"
+  rm -rf "$CURL_DIR/src" "$CURL_DIR/src.tmp"
   mkdir -p "$CURL_DIR"
-  # apt already checked the files against the signed Sources index; the .dsc's own
-  # signature cannot be checked here (no Debian developer keyring), which is fine.
-  dpkg-source -x "$dsc" "$CURL_DIR/src.tmp" >"$APT_DIR/dpkg-source.log" 2>&1 \
-    || { rm -rf "$CURL_DIR/src.tmp"; cat "$APT_DIR/dpkg-source.log" >&2; die "dpkg-source -x $dsc failed"; }
+  local version; version=$(debian_source_fetch curl "$APT_DIR" "$CURL_DIR/src.tmp") || die "could not fetch curl's source"
   grep -q '^AM_MAINTAINER_MODE' "$CURL_DIR/src.tmp/configure.ac" \
     || die "curl $version no longer uses AM_MAINTAINER_MODE: Debian's build-system patches would need autoreconf"
   mv "$CURL_DIR/src.tmp" "$CURL_DIR/src"
@@ -131,7 +97,8 @@ else
 fi
 
 OBJ=$CURL_DIR/obj/$ARCH
-rm -rf "$OBJ" "$PREFIX"
+# The old install stays in place until the new one is complete (swapped in at the end).
+rm -rf "$OBJ"
 mkdir -p "$OBJ" "$CURL_DIR/empty-pkgconfig"
 cd "$OBJ"
 
@@ -178,26 +145,32 @@ make -C lib -j"$JOBS" libcurl.la >build.log 2>&1 \
   || { tail -n 40 build.log >&2; die "make -C lib libcurl.la failed (full log: $OBJ/build.log)"; }
 t2=$SECONDS
 
-# Install just the library, the public headers and libcurl.pc.
+# Install just the library, the public headers and libcurl.pc, staged under DESTDIR.
+DEST=$OBJ/dest
+STAGE=$DEST$PREFIX
 {
-  make -C lib install-libLTLIBRARIES &&
-  make -C include/curl install-pkgincludeHEADERS &&
-  make install-pkgconfigDATA
+  make -C lib install-libLTLIBRARIES DESTDIR="$DEST" &&
+  make -C include/curl install-pkgincludeHEADERS DESTDIR="$DEST" &&
+  make install-pkgconfigDATA DESTDIR="$DEST"
 } >install.log 2>&1 || { tail -n 40 install.log >&2; die "install failed (full log: $OBJ/install.log)"; }
-rm -f "$PREFIX/lib/libcurl.la"
+rm -f "$STAGE/lib/libcurl.la"
 # Relocatable .pc: prefix relative to the file itself, not this checkout's absolute path.
 sed -i -e 's|^prefix=.*|prefix=${pcfiledir}/../..|' \
        -e 's|^exec_prefix=.*|exec_prefix=${prefix}|' \
        -e 's|^libdir=.*|libdir=${exec_prefix}/lib|' \
-       -e 's|^includedir=.*|includedir=${prefix}/include|' "$PREFIX/lib/pkgconfig/libcurl.pc"
+       -e 's|^includedir=.*|includedir=${prefix}/include|' "$STAGE/lib/pkgconfig/libcurl.pc"
 
-[ -f "$PREFIX/lib/libcurl.a" ] && [ -f "$PREFIX/include/curl/curl.h" ] || die "install incomplete under $PREFIX"
+[ -f "$STAGE/lib/libcurl.a" ] && [ -f "$STAGE/include/curl/curl.h" ] && [ -f "$STAGE/lib/pkgconfig/libcurl.pc" ] \
+  || die "install incomplete under $STAGE"
 case "$ARCH" in
   x86_64) objdump=objdump;                   want='i386:x86-64' ;;
   arm64)  objdump=aarch64-linux-gnu-objdump; want='aarch64' ;;
 esac
-got=$("$objdump" -f "$PREFIX/lib/libcurl.a" | sed -n 's/^architecture: \([^,]*\),.*/\1/p' | sort -u)
-[ "$got" = "$want" ] || die "$PREFIX/lib/libcurl.a has architecture '$got', expected '$want'"
+got=$("$objdump" -f "$STAGE/lib/libcurl.a" | sed -n 's/^architecture: \([^,]*\),.*/\1/p' | sort -u)
+[ "$got" = "$want" ] || die "$STAGE/lib/libcurl.a has architecture '$got', expected '$want'"
 
-echo "script=$SCRIPT_ID arch=$ARCH source=$VERSION" > "$STAMP"
+echo "script=$SCRIPT_ID arch=$ARCH source=$VERSION" > "$STAGE/.stamp"
+rm -rf "$PREFIX"
+mv "$STAGE" "$PREFIX"
+rm -rf "$DEST"
 log "done: $PREFIX (curl $VERSION; configure $((t1 - t0)) s, make $((t2 - t1)) s; libcurl.a $(du -k "$PREFIX/lib/libcurl.a" | cut -f1) KB)"
