@@ -3,7 +3,7 @@
 
 CC_x86_64 := gcc
 CC_arm64  := aarch64-linux-gnu-gcc
-SRCS := src/main.c src/runtime_api.c src/python.c src/layer.c src/handler.c src/elf.c src/doctor.c
+SRCS := src/main.c src/runtime_api.c src/extension.c src/python.c src/layer.c src/handler.c src/elf.c src/doctor.c
 OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o $(OUT)/obj/bytecode.o
 
 # src/runtime.py precompiled by every Python 3.9+ this machine has (bytecode is the same on
@@ -35,15 +35,21 @@ endif
 CURL ?= static
 ifeq ($(CURL),static)
   CURL_DEP = $(CURL_STAMP_$(ARCH))
-  CURL_CFLAGS = $(shell PKG_CONFIG_PATH=$(CURL_PKG_CONFIG_PATH_$(ARCH)) pkg-config --cflags libcurl)
-  CURL_LIBS = $(shell PKG_CONFIG_PATH=$(CURL_PKG_CONFIG_PATH_$(ARCH)) pkg-config --static --libs libcurl)
+  CURL_CFLAGS = $(shell PKG_CONFIG_LIBDIR=$(CURL_PKG_CONFIG_PATH_$(ARCH)) pkg-config --cflags libcurl)
+  CURL_LIBS = $(shell PKG_CONFIG_LIBDIR=$(CURL_PKG_CONFIG_PATH_$(ARCH)) pkg-config --static --libs libcurl)
 else
   CURL_DEP :=
   CURL_CFLAGS = $(shell $(PKG_CONFIG_ENV) pkg-config --cflags libcurl)
   CURL_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcurl)
 endif
-CJSON_CFLAGS = $(shell $(PKG_CONFIG_ENV) pkg-config --cflags libcjson)
-CJSON_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcjson)
+# cJSON: static, built from Debian's source package (Lambda's images have no libcjson).
+CJSON_STAMP_$(ARCH) := $(BUILD)/cjson/$(ARCH)/.stamp
+CJSON_PC_DIR := $(BUILD)/cjson/$(ARCH)/lib/pkgconfig
+CJSON_CFLAGS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --cflags libcjson)
+CJSON_LIBS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --libs libcjson)
+
+$(BUILD)/cjson/%/.stamp: scripts/cjson-static.sh scripts/debian-source.sh | $(BUILD)/.deps $(SYSROOT_STAMP_arm64)
+	bash scripts/cjson-static.sh $*
 
 BOOTSTRAP_CFLAGS = $(CFLAGS_COMMON) $(SYSROOT_FLAGS) $(PY_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(EXTRA_CFLAGS)
 BOOTSTRAP_LDFLAGS = $(SYSROOT_FLAGS) -Wl,-O1,--as-needed,-z,now $(EXTRA_LDFLAGS)
@@ -58,7 +64,7 @@ endif
 $(OUT)/bootstrap: $(OBJS)
 	$(CC_$(ARCH)) $(BOOTSTRAP_LDFLAGS) -o $@ $(OBJS) $(BOOTSTRAP_LIBS)
 
-$(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps $(CURL_DEP) $(SYSROOT_STAMP_$(ARCH))
+$(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps $(CURL_DEP) $(CJSON_STAMP_$(ARCH)) $(SYSROOT_STAMP_$(ARCH))
 	@mkdir -p $(dir $@)
 	$(CC_$(ARCH)) $(BOOTSTRAP_CFLAGS) -c $< -o $@
 

@@ -33,7 +33,13 @@ DIST            := dist
 # A command run as `$(DIST_CHECK) DIR` on each layer written by `make dist` (DIR: what
 # Lambda would unpack into /opt); non-zero fails the build. E.g.
 #   make dist DIST_CHECK='build/x86_64/bootstrap --check'
-DIST_CHECK      ?=
+# By default the doctor checks every layer against provided.al2023 with the host's bootstrap.
+# Debian's 3.11 needs glibc 2.35, more than any Lambda image has, so the default dist is the
+# 3.9 layers (bullseye: glibc <= 2.29); `make dist DIST_PYTHONS="3.9 3.11" DIST_TARGET="--glibc 2.36"`
+# builds both for local use. Lambda-ready layers of any version come from the Dockerfiles.
+DIST_PYTHONS    ?= 3.9
+DIST_TARGET     ?= --target provided.al2023
+DIST_CHECK      ?= $(CURDIR)/$(BUILD)/$(HOST_ARCH)/bootstrap --check $(DIST_TARGET)
 
 LAYER_COMMON := layers/lib.sh layers/verify.sh layers/check_layer.py layers/embedtest.c mk/layers.mk
 # py3.11-arm64 -> 3.11 / arm64
@@ -78,8 +84,9 @@ test-layers: layers deps-layers native-ext
 	@echo "test-layers: $(words $(LAYER_NAMES) $(LAYER_NAMES) $(LAYER_NAMES)) passed, 0 failed"
 
 # --- dist -----------------------------------------------------------------------------------
-DIST_ZIPS := $(DIST)/function.zip $(foreach n,$(LAYER_NAMES),$(DIST)/runtime-$(n).zip $(DIST)/deps-$(n).zip)
-dist: $(DIST_ZIPS)
+DIST_NAMES := $(foreach p,$(DIST_PYTHONS),$(foreach a,$(LAYER_ARCHS),py$(p)-$(a)))
+DIST_ZIPS := $(DIST)/function.zip $(foreach n,$(DIST_NAMES),$(DIST)/runtime-$(n).zip $(DIST)/deps-$(n).zip)
+dist: $(DIST_ZIPS) | bootstrap
 
 $(DIST)/function.zip: layers/dist.sh $(shell find examples -type f ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null)
 	bash layers/dist.sh function examples $@
@@ -120,3 +127,14 @@ test-terraform:
 	$(TERRAFORM) fmt -check -diff -recursive -no-color
 
 TEST_TARGETS += test-terraform
+TEST_TARGETS += test-layers test-dist
+
+# make dist as CI sees it: every zip written, doctor-checked, and laid out as the README says.
+.PHONY: test-dist
+test-dist: dist
+	@set -e; for a in $(LAYER_ARCHS); do for p in $(DIST_PYTHONS); do \
+	  unzip -l $(DIST)/runtime-py$$p-$$a.zip | grep -q " bootstrap$$" || { echo "no bootstrap in runtime-py$$p-$$a.zip"; exit 1; }; \
+	  unzip -l $(DIST)/runtime-py$$p-$$a.zip | grep -q " $$a/runtime/lib/libpython$$p.so.1.0$$" || { echo "no libpython in runtime-py$$p-$$a.zip"; exit 1; }; \
+	  unzip -l $(DIST)/deps-py$$p-$$a.zip | grep -q " $$a/python/" || { echo "no $$a/python/ in deps-py$$p-$$a.zip"; exit 1; }; \
+	done; done; unzip -l $(DIST)/function.zip | grep -q " app.py$$" || { echo "no app.py in function.zip"; exit 1; }
+	@echo "test-dist: $(words $(DIST_ZIPS)) zips, each checked by the doctor ($(DIST_TARGET))"
