@@ -77,11 +77,13 @@ $(BUILD)/gen/runtime-%.bin: src/runtime.py scripts/compile_runtime.py
 	$(firstword $(filter %/python$*,$(BYTECODE_PYTHONS))) -I -S scripts/compile_runtime.py src/runtime.py '$(RUNTIME_FILENAME)' $@
 
 # A table of (pointer, length) pairs, ended by a null pointer: bootstrap_runtime_bytecode.
+# Each blob gets a 64 KiB window of its own: only the one that fits the Python is read, and
+# fault-around would otherwise map its neighbours too (~100 KB more RSS).
 $(BUILD)/gen/bytecode.S: $(BYTECODE_BINS) mk/bootstrap.mk
 	@mkdir -p $(dir $@)
 	@{ echo '    .section .rodata'; \
 	  for v in $(BYTECODE_VERSIONS); do n=$$(echo $$v | tr . _); \
-	    printf '    .balign 16\nbytecode_%s:\n    .incbin "%s"\nbytecode_%s_end:\n' $$n $(BUILD)/gen/runtime-$$v.bin $$n; done; \
+	    printf '    .balign 65536\nbytecode_%s:\n    .incbin "%s"\nbytecode_%s_end:\n' $$n $(BUILD)/gen/runtime-$$v.bin $$n; done; \
 	  echo '    .section .data.rel.ro, "aw"'; echo '    .balign 8'; echo '    .global bootstrap_runtime_bytecode'; echo 'bootstrap_runtime_bytecode:'; \
 	  for v in $(BYTECODE_VERSIONS); do n=$$(echo $$v | tr . _); \
 	    printf '    .quad bytecode_%s, bytecode_%s_end - bytecode_%s\n' $$n $$n $$n; done; \
