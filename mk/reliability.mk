@@ -76,3 +76,38 @@ soak: bootstrap
 	cd tests/soak && BOOTSTRAP_BIN=$(CURDIR)/bootstrap SOAK_INVOCATIONS=$(SOAK_INVOCATIONS) \
 	  SOAK_SUMMARY=$(CURDIR)/$(REL_OUT)/soak-summary.txt $(REL_PYTEST) -s $(PYTEST_ARGS) .
 
+# ---- sanitizers: ASan + UBSan ------------------------------------------------------------------
+
+ASAN_DIR    := $(REL_OUT)/asan
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_LOGS   := $(CURDIR)/$(ASAN_DIR)/logs
+# handle_segv=0: a handler's own segfault (tests/reliability) must end the process as it would
+# without ASan. allocator_may_return_null: a handler's bytearray(1 << 50) is a MemoryError.
+# Leaks are checked where the process returns from main (init errors, usage); the serving loop
+# ends with _exit, as Lambda's SIGKILL would. tests/lsan.supp: libpython's own allocations.
+ASAN_ENV = ASAN_OPTIONS=log_path=$(ASAN_LOGS)/asan:handle_segv=0:allocator_may_return_null=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=log_path=$(ASAN_LOGS)/ubsan:print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+  BOOTSTRAP_BIN=$(CURDIR)/$(ASAN_DIR)/bootstrap TIME_SCALE=2
+
+# mk/bootstrap.mk's own rule, with OUT (objects and binary) moved to $(ASAN_DIR).
+asan-bootstrap:
+	$(MAKE) --no-print-directory OUT=$(ASAN_DIR) EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="$(ASAN_FLAGS)" \
+	  $(ASAN_DIR)/bootstrap
+
+$(ASAN_DIR)/unit/test_%: tests/unit/test_%.c $$(UNIT_DEPS_$$*) | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	gcc $(UNIT_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(UNIT_DEPS_$*) -lcmocka $(UNIT_LIBS_$*)
+
+.PHONY: asan-bootstrap
+test-asan: asan-bootstrap $$(foreach t,$$(UNIT_TESTS),$(ASAN_DIR)/unit/test_$$(t))
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== asan unit $$t"; $(ASAN_ENV) $(ASAN_DIR)/unit/test_$$t; done
+	cd tests/reliability && $(ASAN_ENV) $(REL_PYTEST) $(PYTEST_ARGS) .
+	cd tests/integration && $(ASAN_ENV) EXPECT_ARCH=$(HOST_ARCH) $(REL_PYTEST) --ignore=test_layers.py $(PYTEST_ARGS) .
+	@# (a WARNING alone, e.g. allocator_may_return_null's "failed to allocate", is not a report)
+	@reports=$$(grep -l -E "ERROR: |runtime error|SUMMARY: " $(ASAN_LOGS)/* 2>/dev/null || true); \
+	if [ -n "$$reports" ]; then for f in $$reports; do echo "== $$f"; head -60 $$f; done; \
+	  echo "test-asan: sanitizer reports above ($(ASAN_LOGS))"; exit 1; fi
+	@echo "test-asan: no sanitizer report"
+

@@ -59,7 +59,8 @@ static char *error_document(const char *type, const char *message)
     return text;
 }
 
-/* Reports a failure that happened before Python could: to stderr and to /init/error. */
+/* Reports a failure that happened before Python could: to stderr and to /init/error.
+ * Frees the client: the caller returns from main with the result. */
 static int fail_init(runtime_api *api, const char *type, const char *message)
 {
     fprintf(stderr, "bootstrap: init failed: %s: %s\n", type, message);
@@ -68,6 +69,7 @@ static int fail_init(runtime_api *api, const char *type, const char *message)
     if (api && body && runtime_api_post_init_error(api, type, body, strlen(body), &err) != RUNTIME_API_OK)
         fprintf(stderr, "bootstrap: could not report the init error: %s\n", err.message);
     free(body);
+    runtime_api_free(api);
     return EXIT_INIT_FAILED;
 }
 
@@ -240,6 +242,7 @@ int main(int argc, char **argv)
         if (runtime_api_post_init_error(api, init_err.type, init_err.body, init_err.body_len, &err) != RUNTIME_API_OK)
             fprintf(stderr, "bootstrap: could not report the init error: %s\n", err.message);
         python_init_error_clear(&init_err);
+        runtime_api_free(api);
         return EXIT_INIT_FAILED;
     }
 
