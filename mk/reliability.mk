@@ -35,7 +35,7 @@ SOAK_INVOCATIONS ?= 100000
 # ---- tests/reliability --------------------------------------------------------------------
 
 test-reliability: bootstrap fuzz-regress
-	cd tests/reliability && BOOTSTRAP_BIN=$(CURDIR)/bootstrap $(REL_PYTEST) $(PYTEST_ARGS) .
+	cd tests/reliability && BOOTSTRAP_BIN=$(CURDIR)/bootstrap $(REL_PYTEST) --ignore=memcheck $(PYTEST_ARGS) .
 	cd tests/soak && BOOTSTRAP_BIN=$(CURDIR)/bootstrap SOAK_INVOCATIONS=5000 $(REL_PYTEST) $(PYTEST_ARGS) .
 
 TEST_TARGETS += test-reliability
@@ -103,7 +103,7 @@ $(ASAN_DIR)/unit/test_%: tests/unit/test_%.c $$(UNIT_DEPS_$$*) | $(BUILD)/.deps
 test-asan: asan-bootstrap $$(foreach t,$$(UNIT_TESTS),$(ASAN_DIR)/unit/test_$$(t))
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== asan unit $$t"; $(ASAN_ENV) $(ASAN_DIR)/unit/test_$$t; done
-	cd tests/reliability && $(ASAN_ENV) $(REL_PYTEST) $(PYTEST_ARGS) .
+	cd tests/reliability && $(ASAN_ENV) $(REL_PYTEST) --ignore=memcheck $(PYTEST_ARGS) .
 	cd tests/integration && $(ASAN_ENV) EXPECT_ARCH=$(HOST_ARCH) $(REL_PYTEST) --ignore=test_layers.py $(PYTEST_ARGS) .
 	@# (a WARNING alone, e.g. allocator_may_return_null's "failed to allocate", is not a report)
 	@reports=$$(grep -l -E "ERROR: |runtime error|SUMMARY: " $(ASAN_LOGS)/* 2>/dev/null || true); \
@@ -111,3 +111,11 @@ test-asan: asan-bootstrap $$(foreach t,$$(UNIT_TESTS),$(ASAN_DIR)/unit/test_$$(t
 	  echo "test-asan: sanitizer reports above ($(ASAN_LOGS))"; exit 1; fi
 	@echo "test-asan: no sanitizer report"
 
+# ---- valgrind memcheck ------------------------------------------------------------------------
+
+VALGRIND := valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp -q
+
+test-valgrind: bootstrap $$(foreach t,$$(UNIT_TESTS),$(BUILD)/unit/test_$$(t))
+	@set -e; for t in $(UNIT_TESTS); do echo "== memcheck unit $$t"; $(VALGRIND) $(BUILD)/unit/test_$$t; done
+	cd tests/reliability && BOOTSTRAP_BIN=$(CURDIR)/bootstrap $(REL_PYTEST) -s $(PYTEST_ARGS) memcheck
