@@ -82,7 +82,9 @@ def test_result_with_lone_surrogates(function):
 def test_error_message_with_lone_surrogates(function, action, shown):
     f, pid = start(function)
     body = reported(f, {"do": action}, "ValueError", pid)
-    assert body["errorMessage"] == shown.encode().decode("unicode_escape")
+    # before 3.12 the JSON escapes it (\udc80); from 3.12 it is written as UTF-8, which cannot
+    # carry it, so it is replaced with '?'
+    assert body["errorMessage"] in (shown.encode().decode("unicode_escape"), "bad ? value")
     assert "[ERROR] ValueError: bad " in f.output()  # the log line is written, escaped
 
 
