@@ -47,6 +47,8 @@ typedef enum {
     PYTHON_RESULT_RESPONSE = 0, /* payload is the response, kind_detail its content type */
     PYTHON_RESULT_ERROR = 1,    /* payload is the error document, kind_detail the error type */
     PYTHON_RESULT_EXIT = 2,     /* as ERROR, then the process must exit with exit_code */
+    PYTHON_RESULT_STREAM = 3,   /* the handler returned an iterator: kind_detail is the content type,
+                                   the body comes from python_stream_next */
 } python_result_kind;
 
 typedef struct {
@@ -74,6 +76,20 @@ void python_init_error_clear(python_init_error *err);
 
 /* Runs the handler for one invocation. Never fails: every failure becomes an error result. */
 void python_invoke(python *py, const runtime_invocation *inv, python_result *out);
+
+/* How a streamed response ended; the strings stay valid until the next python_stream_* call. */
+typedef struct {
+    const char *error_type; /* NULL when the handler's iterator finished */
+    const char *error_body; /* base64 of the error document, for the trailer */
+    int exit_code;          /* >= 0: the handler called sys.exit mid-stream; the process must exit */
+} python_stream_end;
+
+/* After a PYTHON_RESULT_STREAM (with the GIL): the next chunk of the body. Returns 1 with *data and
+ * *len set (valid until the next call), or 0 at the end of the stream. */
+int python_stream_next(python *py, const char **data, size_t *len);
+
+/* Ends the stream, closing the handler's iterator if it was cut short, and says how it ended. */
+void python_stream_close(python *py, python_stream_end *out);
 
 /* Lets other Python threads run while this one waits on the network, and takes the GIL back. */
 void python_allow_threads(python *py);

@@ -3,7 +3,7 @@
  *
  * Endpoints (base http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime):
  *   GET  /invocation/next              -> runtime_api_next
- *   POST /invocation/{id}/response     -> runtime_api_post_response
+ *   POST /invocation/{id}/response     -> runtime_api_post_response, or runtime_api_post_stream
  *   POST /invocation/{id}/error        -> runtime_api_post_error
  *   POST /init/error                   -> runtime_api_post_init_error
  *
@@ -72,6 +72,8 @@ typedef struct runtime_api runtime_api;
 #define RUNTIME_API_HEADER_CONTENT_TYPE "Content-Type"
 #define RUNTIME_API_HEADER_ERROR_TYPE "Lambda-Runtime-Function-Error-Type"
 #define RUNTIME_API_HEADER_XRAY_CAUSE "Lambda-Runtime-Function-XRay-Error-Cause"
+#define RUNTIME_API_HEADER_RESPONSE_MODE "Lambda-Runtime-Function-Response-Mode"
+#define RUNTIME_API_HEADER_ERROR_BODY "Lambda-Runtime-Function-Error-Body"
 
 /* The largest request id we accept: ids go into URLs, so they are also restricted to
  * [A-Za-z0-9._-]. */
@@ -91,6 +93,21 @@ runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation *
 /* content_type may be NULL (application/json). */
 runtime_api_status runtime_api_post_response(runtime_api *api, const char *request_id, const char *body,
                                              size_t body_len, const char *content_type, runtime_api_error *err);
+
+/* The body of a streamed response, pulled one chunk at a time from inside runtime_api_post_stream
+ * (on the caller's thread). Returns 1 with *data and *len set to the next chunk (valid until the
+ * next call; an empty one is skipped), or 0 at the end of the stream. When the stream failed, the
+ * end also sets *error_type and *error_body (base64 of the error document) for the trailers. */
+typedef int (*runtime_api_stream_fn)(void *ctx, const char **data, size_t *len, const char **error_type,
+                                     const char **error_body);
+
+/* Posts a response with Lambda-Runtime-Function-Response-Mode: streaming, chunked: each chunk goes
+ * out as `next` produces it, and `next` is not asked for another until the previous one is handed
+ * to the socket, so a slow reader holds the producer back instead of filling memory. A failure
+ * reported at the end goes into the Lambda-Runtime-Function-Error-Type/-Body trailers.
+ * content_type may be NULL (application/octet-stream). */
+runtime_api_status runtime_api_post_stream(runtime_api *api, const char *request_id, const char *content_type,
+                                           runtime_api_stream_fn next, void *ctx, runtime_api_error *err);
 
 /* error_type goes into Lambda-Runtime-Function-Error-Type; xray_cause (may be NULL) into the X-Ray
  * header when it is small enough. body is the error JSON document. */

@@ -4,8 +4,9 @@
  * The startup sequence, top to bottom:
  *   1. find this CPU's layer directory and re-exec once so the loader sees its lib/;
  *   2. load libpython (BOOTSTRAP_LIBPYTHON, the layer's runtime/, or the system's);
- *   3. start Python, set sys.path and import the handler (failures go to /init/error);
- *   4. loop: GET /next, run the handler, POST the response or the error.
+ *   3. start Python, set sys.path and import the handler (failures go to /init/error),
+ *      while a thread registers the runtime as an internal extension (for SIGTERM);
+ *   4. loop: GET /next, run the handler, POST the response (or stream it) or the error.
  */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "extension.h"
 #include "handler.h"
 #include "layer.h"
 #include "python.h"
@@ -28,6 +30,10 @@
 #define EXIT_INIT_FAILED 1
 #define EXIT_RUNTIME_API_FAILED 1
 #define EXIT_USAGE 2
+/* The internal extension's name (unique among a function's extensions), and how long init
+ * waits for its registration once Python is ready (it is normally answered long before). */
+#define EXTENSION_NAME "bootstrap-runtime"
+#define EXTENSION_WAIT_MS 2000
 /* Newest first: the system's libpython when neither the settings nor the layer name one. */
 static const char *const system_libpythons[] = {
     "libpython3.14.so.1.0", "libpython3.13.so.1.0", "libpython3.12.so.1.0",
@@ -116,17 +122,54 @@ static python *load_python(const layer *l, char *msg, size_t msg_len)
  * Runtime API can stop for them. */
 static int signal_pipe[2] = {-1, -1};
 
-/* Called by runtime_api_next while it waits and a signal has arrived: run the Python
- * handlers, and say whether to shut down. */
+/* With the GIL: run the Python handlers of the signals that have arrived, and say whether to
+ * shut down. */
+static int shutdown_requested(python *py)
+{
+    unsigned char signals[64];
+    ssize_t n = signal_pipe[0] >= 0 ? read(signal_pipe[0], signals, sizeof(signals)) : -1;
+    return n > 0 && python_handle_signals(py, signals, (size_t)n);
+}
+
+/* Called by runtime_api_next while it waits and a signal has arrived. */
 static int on_signal(void *ctx)
 {
     python *py = ctx;
-    unsigned char signals[64];
-    ssize_t n = read(signal_pipe[0], signals, sizeof(signals));
     python_end_allow_threads(py);
-    int stop = python_handle_signals(py, signals, n > 0 ? (size_t)n : 0);
+    int stop = shutdown_requested(py);
     python_allow_threads(py);
     return stop;
+}
+
+/* Step 3, beside Python's start: registering as an extension is what makes Lambda send SIGTERM
+ * at shutdown. Without it the function still works, only its shutdown hooks do not run. */
+static void extension_failed(const char *why)
+{
+    fprintf(stderr, "bootstrap: warning: not registered as a Lambda extension, so shutdown will not run the "
+                    "function's SIGTERM and atexit hooks: %s\n", why);
+}
+
+/* A streamed response in progress: the GIL is taken for each chunk only, so the network waits
+ * (a slow reader) do not hold it. */
+typedef struct {
+    python *py;
+    int closed;
+    python_stream_end end;
+} stream_state;
+
+static int next_chunk(void *ctx, const char **data, size_t *len, const char **error_type, const char **error_body)
+{
+    stream_state *s = ctx;
+    python_end_allow_threads(s->py);
+    int more = python_stream_next(s->py, data, len);
+    if (!more) {
+        python_stream_close(s->py, &s->end);
+        s->closed = 1;
+        *error_type = s->end.error_type;
+        *error_body = s->end.error_body;
+    }
+    python_allow_threads(s->py);
+    return more;
 }
 
 /* Step 4, one invocation: hand it to Python and post what comes back. Returns -1 when the
@@ -138,14 +181,25 @@ static int serve_invocation(runtime_api *api, python *py, const runtime_invocati
 
     runtime_api_error err = {0};
     runtime_api_status st;
+    stream_state stream = {.py = py};
     python_allow_threads(py);
-    if (result.kind == PYTHON_RESULT_RESPONSE)
+    if (result.kind == PYTHON_RESULT_STREAM)
+        st = runtime_api_post_stream(api, inv->request_id.value, result.detail, next_chunk, &stream, &err);
+    else if (result.kind == PYTHON_RESULT_RESPONSE)
         st = runtime_api_post_response(api, inv->request_id.value, result.payload, result.payload_len,
                                        result.detail, &err);
     else
         st = runtime_api_post_error(api, inv->request_id.value, result.detail, result.payload,
                                     result.payload_len, result.xray_cause, &err);
     python_end_allow_threads(py);
+    if (result.kind == PYTHON_RESULT_STREAM) {
+        if (!stream.closed) /* cut short: the handler's iterator is closed all the same */
+            python_stream_close(py, &stream.end);
+        if (stream.end.exit_code >= 0) {
+            result.kind = PYTHON_RESULT_EXIT;
+            result.exit_code = stream.end.exit_code;
+        }
+    }
 
     if (st == RUNTIME_API_REJECTED)
         fprintf(stderr, "bootstrap: the platform refused the result of %s: %s\n", inv->request_id.value, err.message);
@@ -191,12 +245,17 @@ int main(int argc, char **argv)
         reexec_with_library_path(&lay, argv);
 
     const char *address = getenv("AWS_LAMBDA_RUNTIME_API");
+    address = address && *address ? address : DEFAULT_RUNTIME_API;
     runtime_api_error api_err = {0};
-    runtime_api *api = runtime_api_new(address && *address ? address : DEFAULT_RUNTIME_API, &api_err);
+    runtime_api *api = runtime_api_new(address, &api_err);
     if (!api) {
         fprintf(stderr, "bootstrap: %s\n", api_err.message);
         return EXIT_INIT_FAILED;
     }
+    char ext_msg[512];
+    extension *ext = extension_start(address, EXTENSION_NAME, ext_msg, sizeof(ext_msg));
+    if (!ext)
+        extension_failed(ext_msg);
     if (!layer_ok)
         return fail_init(api, "Runtime.LayerNotFound", msg);
 
@@ -248,6 +307,14 @@ int main(int argc, char **argv)
 
     if (signal_pipe[0] >= 0)
         runtime_api_set_interrupt(api, signal_pipe[0], on_signal, py);
+    /* Registration closes when init ends, at the first /next. */
+    if (ext) {
+        python_allow_threads(py);
+        int registered = extension_wait_registered(ext, EXTENSION_WAIT_MS, ext_msg, sizeof(ext_msg)) == 0;
+        python_end_allow_threads(py);
+        if (!registered)
+            extension_failed(ext_msg);
+    }
 
     /* The process never returns from here: it ends with _exit, because Python's own
      * finalisation would wait for threads a handler left running. */
@@ -256,7 +323,8 @@ int main(int argc, char **argv)
         python_allow_threads(py);
         runtime_api_status st = runtime_api_next(api, &inv, &api_err);
         python_end_allow_threads(py);
-        if (st == RUNTIME_API_INTERRUPTED) {
+        /* A Runtime API that is shutting down may refuse /next before the wait saw SIGTERM. */
+        if (st == RUNTIME_API_INTERRUPTED || (st != RUNTIME_API_OK && shutdown_requested(py))) {
             python_shutdown(py);
             _exit(0);
         }

@@ -6,7 +6,8 @@
  * taken from the limited-API declaration of the same name, so using a function outside
  * the stable ABI does not compile. The binary has no link-time dependency on libpython.
  */
-#define _GNU_SOURCE
+/* 1, as Python 3.9's pyconfig.h defines it: a different definition would be an error. */
+#define _GNU_SOURCE 1
 #define PY_SSIZE_T_CLEAN
 #define Py_LIMITED_API 0x03090000
 #include <Python.h>
@@ -101,6 +102,9 @@ struct python {
     wchar_t *program_name; /* same */
     PyObject *invoke;      /* bootstrap_runtime.invoke */
     PyObject *shutdown;    /* bootstrap_runtime.shutdown */
+    PyObject *stream_next; /* bootstrap_runtime.stream_next */
+    PyObject *stream_close; /* bootstrap_runtime.stream_close */
+    PyObject *stream_item; /* the last chunk or stream end, kept alive for the caller */
     PyObject *last_result; /* keeps the previous result's buffers alive */
     PyThreadState *saved_thread;
     python_explain_fn explain;
@@ -377,8 +381,10 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
     py->invoke = module ? py->api.PyObject_GetAttrString(module, "invoke") : NULL;
     py->shutdown = module ? py->api.PyObject_GetAttrString(module, "shutdown") : NULL;
+    py->stream_next = module ? py->api.PyObject_GetAttrString(module, "stream_next") : NULL;
+    py->stream_close = module ? py->api.PyObject_GetAttrString(module, "stream_close") : NULL;
     py->api.Py_DecRef(module);
-    if (!init || !py->invoke || !py->shutdown) {
+    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close) {
         py->api.Py_DecRef(init);
         return runtime_failure(py, err, "loading " RUNTIME_FILENAME);
     }
@@ -460,7 +466,7 @@ static int take_result(python *py, PyObject *result, python_result *out)
         py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(result, 2), &detail, &detail_len) != 0 ||
         (xray_obj != py->api.none && py->api.PyBytes_AsStringAndSize(xray_obj, &xray, &xray_len) != 0))
         return -1;
-    if (kind < PYTHON_RESULT_RESPONSE || kind > PYTHON_RESULT_EXIT)
+    if (kind < PYTHON_RESULT_RESPONSE || kind > PYTHON_RESULT_STREAM)
         return -1;
     out->kind = (python_result_kind)kind;
     out->payload = payload;
@@ -504,6 +510,53 @@ void python_invoke(python *py, const runtime_invocation *inv, python_result *out
         return;
     }
     py->last_result = result;
+}
+
+int python_stream_next(python *py, const char **data, size_t *len)
+{
+    py->api.Py_DecRef(py->stream_item);
+    py->stream_item = py->api.PyObject_CallFunctionObjArgs(py->stream_next, NULL);
+    char *bytes = NULL;
+    Py_ssize_t n = 0;
+    if (!py->stream_item || py->stream_item == py->api.none ||
+        py->api.PyBytes_AsStringAndSize(py->stream_item, &bytes, &n) != 0) {
+        if (py->api.PyErr_Occurred())
+            py->api.PyErr_Print(); /* the runtime's own failure: stream_next catches the handler's */
+        return 0;
+    }
+    *data = bytes;
+    *len = (size_t)n;
+    return 1;
+}
+
+void python_stream_close(python *py, python_stream_end *out)
+{
+    out->error_type = NULL;
+    out->error_body = NULL;
+    out->exit_code = -1;
+    py->api.Py_DecRef(py->stream_item);
+    py->stream_item = py->api.PyObject_CallFunctionObjArgs(py->stream_close, NULL);
+    if (!py->stream_item || py->stream_item == py->api.none) {
+        if (py->api.PyErr_Occurred())
+            py->api.PyErr_Print();
+        return;
+    }
+    char *type = NULL, *body = NULL;
+    Py_ssize_t type_len = 0, body_len = 0;
+    if (py->api.PyTuple_Size(py->stream_item) != 3 ||
+        py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(py->stream_item, 0), &type, &type_len) != 0 ||
+        py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(py->stream_item, 1), &body, &body_len) != 0) {
+        py->api.PyErr_Print();
+        return;
+    }
+    long exit_code = py->api.PyLong_AsLong(py->api.PyTuple_GetItem(py->stream_item, 2));
+    if (py->api.PyErr_Occurred()) {
+        py->api.PyErr_Print();
+        exit_code = -1;
+    }
+    out->error_type = type;
+    out->error_body = body;
+    out->exit_code = exit_code < 0 ? -1 : (int)(exit_code & 0xff); /* as _exit() would take it */
 }
 
 void python_allow_threads(python *py)

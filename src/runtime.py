@@ -19,6 +19,7 @@ _JSON_BYTES = b"application/json"
 _BINARY_BYTES = b"application/unknown"
 
 _RESPONSE, _ERROR, _EXIT = 0, 1, 2
+_STREAM = 3  # the handler returned an iterator: the C side pulls chunks with stream_next()
 
 # errorType values of the managed runtime.
 _MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
@@ -570,6 +571,11 @@ class LambdaContext:
     memory_limit_in_mb = getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     function_version = getenv("AWS_LAMBDA_FUNCTION_VERSION")
     _w3c_fields = {}
+    # A streamed response's metadata, set through the methods below (class defaults: nothing
+    # is stored per invocation unless a handler streams).
+    _stream_content_type = None
+    _stream_http = None
+    _stream_started = False
 
     def __init__(self, request_id, client_context, cognito_identity, deadline_ms, invoked_function_arn,
                  tenant_id):
@@ -602,6 +608,33 @@ class LambdaContext:
 
     def log(self, msg):
         _log_sink.log(str(msg))
+
+    def set_stream_content_type(self, content_type):
+        """The Content-Type of the response a handler streams (by returning an iterator);
+        application/octet-stream if not set. Call it before the first chunk is produced."""
+        self._check_stream_not_started()
+        if not isinstance(content_type, str) or "\r" in content_type or "\n" in content_type:
+            raise ValueError(f"invalid content type {content_type!r}")
+        self._stream_content_type = content_type
+
+    def set_stream_http_response(self, status_code=200, headers=None, cookies=None):
+        """Makes the streamed response an HTTP response for a Function URL (or any
+        http-integration caller): status code, headers (a dict) and cookies (a list of
+        Set-Cookie values) go out in a JSON prelude before the body. Call it before the first
+        chunk is produced."""
+        self._check_stream_not_started()
+        if type(status_code) is not int or not 100 <= status_code <= 599:
+            raise ValueError(f"invalid HTTP status code {status_code!r}")
+        if headers is not None and not isinstance(headers, dict):
+            raise TypeError("headers must be a dict")
+        if cookies is not None and (isinstance(cookies, (str, bytes)) or not all(isinstance(c, str) for c in cookies)):
+            raise TypeError("cookies must be a list of str")
+        self._stream_http = (status_code, dict(headers or {}), list(cookies or []))
+
+    def _check_stream_not_started(self):
+        if self._stream_started:
+            raise RuntimeError("the streamed response has started: set its content type or HTTP response "
+                               "before the first chunk")
 
     def __repr__(self):
         return (
@@ -787,6 +820,8 @@ def _marshal(response):
     try:
         return json_dumps(response).encode("utf-8"), _JSON_BYTES
     except Exception as e:
+        if hasattr(type(response), "__next__"):
+            return None, None  # an iterator (a generator, say): a streamed response
         raise FaultException(_MARSHAL_ERROR, f"Unable to marshal response: {e}")
 
 
@@ -842,6 +877,8 @@ def invoke(request_id, event, content_type, deadline_ms, function_arn, trace_id,
         )
         result = _handler(_unmarshal(event, content_type), context)
         payload, result_type = _marshal(result)
+        if payload is None:
+            return _start_stream(result, context)
         return _RESPONSE, payload, result_type, None, 0
     except FaultException as e:
         error = make_error(e.msg, e.exception_type, e.trace, request_id)
@@ -873,3 +910,118 @@ def _run_exit_functions():
         atexit._run_exitfuncs()
     except Exception:
         pass
+
+
+# --- streamed responses --------------------------------------------------------------
+#
+# A handler that returns an iterator (a generator, typically) streams its response: each
+# bytes or str it yields is sent as it comes (Lambda-Runtime-Function-Response-Mode: streaming).
+# A str, bytes, dict or list result is never a stream (JSON is tried first), and nothing about
+# streaming costs a plain result anything. The C side takes the chunks one at a time with
+# stream_next() while it sends, so a slow reader holds the generator back.
+
+_STREAM_CONTENT_TYPE = "application/octet-stream"
+_HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+_HTTP_PRELUDE_END = b"\0" * 8
+# The error document goes into one trailer line: a larger one loses its stack trace.
+_STREAM_ERROR_MAX = 16384
+_END = object()
+
+_stream = None  # the handler's iterator while its response is streamed
+_stream_head = []  # what goes out before the iterator's next chunk (prelude, first chunk), last first
+_stream_end = None  # how a failed stream ended: (error type, base64 error document, exit code or -1)
+
+
+def _chunk_bytes(chunk):
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, str):
+        return chunk.encode("utf-8")
+    if isinstance(chunk, (bytearray, memoryview)):
+        return bytes(chunk)
+    raise TypeError(f"a streamed response is made of bytes or str, not {type(chunk).__name__}")
+
+
+def _http_prelude(context):
+    status_code, headers, cookies = context._stream_http
+    content_type = context._stream_content_type
+    if content_type is not None and not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = content_type
+    prelude = {"statusCode": status_code, "headers": headers, "cookies": cookies}
+    return json_dumps(prelude).encode("utf-8") + _HTTP_PRELUDE_END
+
+
+def _start_stream(iterator, context):
+    """Takes the first chunk before anything is sent: by then a generator has run up to its
+    first yield (where it may set the content type), and a failure there is an ordinary error."""
+    global _stream, _stream_head, _stream_end
+    first = next(iterator, _END)
+    head = [] if first is _END else [_chunk_bytes(first)]
+    context._stream_started = True
+    content_type = context._stream_content_type or _STREAM_CONTENT_TYPE
+    if context._stream_http is not None:
+        head.append(_http_prelude(context))
+        content_type = _HTTP_INTEGRATION_CONTENT_TYPE
+    _stream, _stream_head, _stream_end = iterator, head, None
+    return _STREAM, b"", content_type.encode("utf-8", "replace"), None, 0
+
+
+def stream_next():
+    """The next chunk of the streamed response (bytes), or None at its end; stream_close()
+    then tells how it ended."""
+    global _stream
+    if _stream_head:
+        return _stream_head.pop()
+    if _stream is None:
+        return None
+    try:
+        chunk = next(_stream, _END)
+        if chunk is _END:
+            _stream = None
+            return None
+        return chunk if type(chunk) is bytes else _chunk_bytes(chunk)
+    except BaseException as e:  # reported in the trailers, SystemExit included
+        _stream_failed(e)
+        return None
+
+
+def _stream_failed(e):
+    global _stream, _stream_end
+    _stream = None
+    request_id = _current_request_id
+    error, _ = _exception_result(e, request_id)
+    exit_code = -1
+    if isinstance(e, (SystemExit, KeyboardInterrupt)):
+        if isinstance(e, KeyboardInterrupt):
+            exit_code = 130
+        else:
+            exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        error["errorType"] = "Runtime.ExitError"
+        error["errorMessage"] = f"RequestId: {request_id} Error: Runtime exited with error: exit status {exit_code}"
+    log_error(error)
+    if exit_code >= 0:
+        _run_exit_functions()
+    body = _safe_json(error)
+    if len(body) > _STREAM_ERROR_MAX:
+        body = _safe_json(dict(error, errorMessage=error["errorMessage"][:4096], stackTrace=[]))
+    import binascii
+
+    _stream_end = (_platform_error_type(error["errorType"]).encode("utf-8", "replace"),
+                   binascii.b2a_base64(body.encode("utf-8", "replace"), newline=False), exit_code)
+
+
+def stream_close():
+    """Ends the streamed response, closing the handler's iterator if it was cut short (the
+    platform refused it, say). Returns None, or (error type, base64 error document for the
+    trailer, exit code or -1) when the handler failed mid-stream."""
+    global _stream, _stream_end
+    iterator, end = _stream, _stream_end
+    _stream, _stream_end = None, None
+    _stream_head.clear()
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            pass
+    return end

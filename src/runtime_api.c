@@ -21,6 +21,7 @@
 #define USER_AGENT "aws-lambda-bootstrap-c/1.0"
 #define CONTENT_TYPE_JSON "application/json"
 #define CONTENT_TYPE_ERROR "application/vnd.aws.lambda.error+json"
+#define CONTENT_TYPE_STREAM "application/octet-stream"
 /* RIE compacts larger causes anyway and awslambdaric drops causes of 1 MiB or more. */
 #define XRAY_CAUSE_MAX (64 * 1024)
 /* Connection refused or reset: retried this many times, the delay doubling from the first. */
@@ -33,6 +34,19 @@ typedef struct {
     size_t len;
     size_t cap;
 } buffer;
+
+/* The body of a streamed response: the chunk being sent and where its source is. */
+typedef struct {
+    runtime_api_stream_fn next;
+    void *ctx;
+    const char *data;
+    size_t len;
+    size_t sent;
+    unsigned long chunks; /* taken from the source so far */
+    int ended;
+    const char *error_type; /* set by the source at the end of a failed stream */
+    const char *error_body;
+} stream_source;
 
 struct runtime_api {
     CURL *curl;
@@ -49,6 +63,7 @@ struct runtime_api {
     buffer reply;    /* body of a post's answer, kept for error messages */
     int capture_headers;
     int header_oom;
+    stream_source *stream; /* the body being streamed, while runtime_api_post_stream runs */
     runtime_invocation inv;
     char curl_error[CURL_ERROR_SIZE];
 };
@@ -313,6 +328,9 @@ static CURLcode perform(runtime_api *api, buffer *into, long *status, int interr
         curl_easy_getinfo(api->curl, CURLINFO_RESPONSE_CODE, status);
         if (rc == CURLE_OK || api->interrupted || !transport_error_is_retryable(rc))
             break;
+        /* A stream cannot be taken back from its source: retried only when nothing left. */
+        if (api->stream && rc != CURLE_COULDNT_CONNECT)
+            break;
     }
     return rc;
 }
@@ -541,4 +559,133 @@ runtime_api_status runtime_api_post_init_error(runtime_api *api, const char *err
                                                size_t body_len, runtime_api_error *err)
 {
     return post_error_document(api, api->init_error_url, error_type, body, body_len, NULL, err);
+}
+
+/* ---- streamed responses -------------------------------------------------------------- */
+
+/* CURLOPT_READFUNCTION: the next piece of the stream. The source is asked for a chunk only
+ * when the previous one is all in curl's hands, so nothing beyond one chunk waits here. */
+static size_t on_stream_read(char *out, size_t size, size_t nitems, void *userdata)
+{
+    stream_source *s = userdata;
+    while (s->sent == s->len) {
+        if (s->ended)
+            return 0; /* the last chunk: curl ends the body and asks for the trailers */
+        const char *data = NULL;
+        size_t len = 0;
+        if (!s->next(s->ctx, &data, &len, &s->error_type, &s->error_body)) {
+            s->ended = 1;
+            s->data = NULL;
+            s->len = s->sent = 0;
+            return 0;
+        }
+        s->data = data;
+        s->len = data ? len : 0;
+        s->sent = 0;
+        s->chunks++;
+    }
+    size_t n = size * nitems;
+    if (n > s->len - s->sent)
+        n = s->len - s->sent;
+    memcpy(out, s->data + s->sent, n);
+    s->sent += n;
+    return n;
+}
+
+/* CURLOPT_SEEKFUNCTION: curl rewinds the body when it resends the request on a fresh
+ * connection (the kept-alive one was closed under it). Possible while the first chunk is the
+ * only one taken and still valid. */
+static int on_stream_seek(void *userdata, curl_off_t offset, int origin)
+{
+    stream_source *s = userdata;
+    if (origin != SEEK_SET || offset != 0 || s->chunks > 1 || (s->ended && s->chunks > 0))
+        return CURL_SEEKFUNC_CANTSEEK;
+    s->sent = 0;
+    if (s->chunks == 0)
+        s->len = 0;
+    return CURL_SEEKFUNC_OK;
+}
+
+/* CURLOPT_TRAILERFUNCTION: after the last chunk, the error of a stream that failed. */
+static int on_stream_trailers(struct curl_slist **list, void *userdata)
+{
+    stream_source *s = userdata;
+    if (!s->error_type || !header_value_safe(s->error_type))
+        return CURL_TRAILERFUNC_OK;
+    int failed = 0;
+    struct curl_slist *t = headers_add(*list, &failed, RUNTIME_API_HEADER_ERROR_TYPE, s->error_type);
+    if (s->error_body && header_value_safe(s->error_body) && strlen(s->error_body) < XRAY_CAUSE_MAX)
+        t = headers_add(t, &failed, RUNTIME_API_HEADER_ERROR_BODY, s->error_body);
+    *list = t;
+    return failed ? CURL_TRAILERFUNC_ABORT : CURL_TRAILERFUNC_OK;
+}
+
+runtime_api_status runtime_api_post_stream(runtime_api *api, const char *request_id, const char *content_type,
+                                           runtime_api_stream_fn next, void *ctx, runtime_api_error *err)
+{
+    if (invocation_url(api, request_id, "response", err) != 0)
+        return RUNTIME_API_REJECTED;
+    int failed = 0;
+    struct curl_slist *h = NULL;
+    h = headers_add(h, &failed, "Content-Type", header_value_safe(content_type) ? content_type : CONTENT_TYPE_STREAM);
+    h = headers_add(h, &failed, RUNTIME_API_HEADER_RESPONSE_MODE, "streaming");
+    h = headers_add(h, &failed, "Transfer-Encoding", "chunked");
+    h = headers_add(h, &failed, "Trailer", RUNTIME_API_HEADER_ERROR_TYPE ", " RUNTIME_API_HEADER_ERROR_BODY);
+    h = headers_add(h, &failed, "Expect", "");
+    if (failed) {
+        curl_slist_free_all(h);
+        error_set(err, 0, "out of memory building the response headers");
+        return RUNTIME_API_FATAL;
+    }
+
+    /* A handle of its own for each stream: libcurl 7.88 never resets a handle's trailer state,
+     * so a second chunked upload with trailers on the same handle writes its chunk-size line in
+     * front of the upload buffer (heap corruption). Driven through the same multi handle, it
+     * still reuses the kept-alive connection. */
+    CURL *c = curl_easy_duphandle(api->curl);
+    if (!c) {
+        curl_slist_free_all(h);
+        error_set(err, 0, "out of memory creating the streaming request");
+        return RUNTIME_API_FATAL;
+    }
+    stream_source source = {.next = next, .ctx = ctx};
+    curl_easy_setopt(c, CURLOPT_URL, api->url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_stream_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &source);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_stream_seek);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, &source);
+    curl_easy_setopt(c, CURLOPT_TRAILERFUNCTION, on_stream_trailers);
+    curl_easy_setopt(c, CURLOPT_TRAILERDATA, &source);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &api->reply);
+
+    long status = 0;
+    CURL *main_handle = api->curl;
+    api->curl = c;
+    api->stream = &source;
+    CURLcode rc = perform(api, &api->reply, &status, 0);
+    api->stream = NULL;
+    api->curl = main_handle;
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    /* A connection that breaks mid-stream is the platform ending the stream (over the size
+     * limit, or the client gone): the invocation is over, the runtime goes on; /next tells
+     * whether the Runtime API is still there. */
+    if ((rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) && source.chunks > 0) {
+        error_set(err, status, "POST %s (streamed) broke off after %lu chunks: %s", api->url, source.chunks,
+                  curl_message(api, rc));
+        return RUNTIME_API_REJECTED;
+    }
+    if (rc != CURLE_OK) {
+        error_set(err, status, "POST %s (streamed) failed: %s", api->url, curl_message(api, rc));
+        return RUNTIME_API_FATAL;
+    }
+    if (status >= 200 && status < 300)
+        return RUNTIME_API_OK;
+    error_set(err, status, "POST %s (streamed) answered HTTP %ld: %.300s", api->url, status,
+              api->reply.data ? api->reply.data : "");
+    return (status >= 400 && status < 500) ? RUNTIME_API_REJECTED : RUNTIME_API_FATAL;
 }

@@ -144,7 +144,8 @@ def function():
 
 
 class StubRuntimeApi:
-    """Serves queued events on /next and records every post."""
+    """Serves queued events on /next and records every post to the Runtime API. Anything else
+    (the Extensions API the runtime registers with) gets 404, as from a Runtime API without it."""
 
     def __init__(self):
         self.events = []  # (headers, body) to hand out
@@ -158,7 +159,18 @@ class StubRuntimeApi:
             def log_message(self, *args):
                 pass
 
+            def not_runtime_api(self):
+                if self.path.startswith("/2018-06-01/runtime/"):
+                    return False
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+
             def do_GET(self):
+                if self.not_runtime_api():
+                    return
                 with stub.posted:
                     while not stub.events:
                         if not stub.posted.wait(10):
@@ -173,6 +185,8 @@ class StubRuntimeApi:
                 self.wfile.write(body)
 
             def do_POST(self):
+                if self.not_runtime_api():
+                    return
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with stub.posted:
                     stub.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
