@@ -1092,8 +1092,8 @@ def drain_stream(inv, deadline):
 FAULT_KINDS = {
     "next": {"status", "reset", "delay", "reset_mid_body", "short_body", "no_request_id",
              "deadline", "big_headers", "headers", "slow_body"},
-    "response": {"status", "reset", "reset_mid_body", "delay"},
-    "error": {"status", "reset", "reset_mid_body", "delay"},
+    "response": {"status", "reset", "reset_mid_body", "delay", "reset_after"},
+    "error": {"status", "reset", "reset_mid_body", "delay", "reset_after"},
     "init_error": {"status", "reset", "reset_mid_body", "delay"},
 }
 # /next faults after which the event was not really delivered: it goes back to the queue.
@@ -1404,12 +1404,14 @@ class RuntimeApiHandler(BaseHandler):
             if fault.kind == "status" and not fault.process:
                 self.drain()
                 return self.reply(fault.status, fault.body)
-            self.post_fault = fault  # status / delay: applied to the reply
+            self.post_fault = fault  # status / delay / reset_after: applied to the reply
         handler(*args)
 
     def reply(self, status, body=b"", content_type="application/json", headers=()):
         fault, self.post_fault = self.post_fault, None
         if fault is not None:
+            if fault.kind == "reset_after":  # the post counted; its answer is lost
+                return self.reset_connection()
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
             elif fault.kind == "status":

@@ -661,6 +661,26 @@ def test_next_slow_body(emulator):
     assert results["r"].json() == {"ok": 1}
 
 
+def test_post_reset_after_processing(emulator):
+    emu = emulator("manual", eager=True)
+    emu.invoke({"endpoint": "response", "fault": "reset_after"}, path="/_emulator/faults")
+    results = {}
+    t = threading.Thread(target=lambda: results.update(r=emu.invoke({"x": 1})))
+    t.start()
+    r = raw_next(emu)
+    path = "/invocation/%s/response" % r.headers["lambda-runtime-aws-request-id"]
+    try:
+        emu.api("POST", path, b'{"first":1}')
+        raise AssertionError("the answer should have been reset")
+    except (OSError, http.client.HTTPException) as exc:
+        assert type(exc).__name__ in ("ConnectionResetError", "RemoteDisconnected", "BrokenPipeError")
+    r = emu.api("POST", path, b'{"second":1}')  # the retry: the first post counted
+    assert r.status == 403 and r.json()["errorType"] == "InvalidStateTransition"
+    threading.Thread(target=raw_next, args=(emu,), daemon=True).start()
+    t.join(10)
+    assert results["r"].json() == {"first": 1}
+
+
 def test_faults_from_environment(emulator):
     faults = json.dumps([{"endpoint": "next", "fault": "status", "status": 500}])
     emu = emulator("echo", env={"EMULATOR_FAULTS": faults}, process=True)

@@ -76,6 +76,24 @@ def test_post_reset_is_retried_and_served(function, endpoint, action, kind):
     served(f, 2)
 
 
+@pytest.mark.parametrize("endpoint,action", [("response", "echo"), ("error", "raise_error")])
+def test_post_answer_lost_after_it_counted_is_not_duplicated(function, endpoint, action):
+    # The platform recorded the post but the connection broke before its answer: the retry gets
+    # 403 (already answered), which is logged; the client got the first post, once.
+    f = start(function)
+    add_faults(f, {"endpoint": endpoint, "fault": "reset_after"})
+    r = f.invoke({"do": action, "value": 1})
+    assert r.status == 200, r
+    if endpoint == "response":
+        assert r.json()["echo"] == 1
+    else:
+        assert r.json()["errorType"] == "ValueError"
+    served(f, 2)
+    assert inits(f) == 1
+    assert f.wait_for_output("answered HTTP 403")
+    assert f.output().count("START RequestId") == 3 and f.output().count("END RequestId") == 3
+
+
 # --- served, the answer handled ---------------------------------------------------------
 
 
