@@ -106,6 +106,17 @@ def test_next_with_64k_of_headers_is_served(function):
     assert faults_left(f) == [] and inits(f) == 1
 
 
+@pytest.mark.parametrize("header", ["Lambda-Runtime-Trace-Id", "Lambda-Runtime-Client-Context",
+                                    "Lambda-Runtime-Invoked-Function-Arn", "Lambda-Runtime-Aws-Tenant-Id"])
+def test_next_with_a_64k_context_header_is_served(function, header):
+    f = start(function)
+    value = '{"custom": {"k": "%s"}}' % ("c" * 65536) if "Context" in header else "v" * 65536
+    add_faults(f, {"endpoint": "next", "fault": "headers", "set": {header: value}})
+    served(f, 1)
+    served(f, 2)
+    assert inits(f) == 1
+
+
 @pytest.mark.parametrize("value", ["not-a-number", "", "-5", "99999999999999999999999", "1e12", "12abc"])
 def test_next_with_invalid_deadline_is_served_with_no_time_left(function, value):
     f = start(function)
