@@ -20,6 +20,7 @@
 
 #define MAX_ENV 64
 #define MAX_SIZES 8
+#define MAX_RUNTIMES 4
 #define API "/2018-06-01/runtime"
 #define EXT_API "/2020-01-01/extension"
 #define TAG_RUNTIME 1u
@@ -34,7 +35,10 @@ struct opts {
     char *env[MAX_ENV + 2];
     int nenv;
     const char *log_path;
+    const char *log_dir;
+    char *names;
     const char *pycache_dir;
+    unsigned block;
     int cpu_driver, cpu_child;
     unsigned timeout_ms, max_seconds;
     char **argv;
@@ -48,6 +52,13 @@ struct tally {
 
 struct session {
     const struct opts *o;
+    const char *name;
+    char **argv;
+    char *env[MAX_ENV + 2];
+    char port_var[64];
+    char log_path[512];
+    int failed;         /* set once an invocation failed: skipped from then on */
+    char error[160];
     struct srv srv;
     struct child child;
     struct tally t;
@@ -218,20 +229,21 @@ static int session_invoke(struct session *s, const char *ev, size_t len, uint64_
     return rc;
 }
 
-static void session_env(struct session *s, char *port_var, size_t cap)
+/* The child's environment: the common --env list plus its own Runtime API. */
+static void session_env(struct session *s)
 {
-    snprintf(port_var, cap, "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", s->srv.port);
-    struct opts *o = (struct opts *)s->o;
-    o->env[o->nenv] = port_var;
-    o->env[o->nenv + 1] = NULL;
+    snprintf(s->port_var, sizeof(s->port_var), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", s->srv.port);
+    for (int i = 0; i < s->o->nenv; i++)
+        s->env[i] = s->o->env[i];
+    s->env[s->o->nenv] = s->port_var;
+    s->env[s->o->nenv + 1] = NULL;
 }
 
 static int session_start(struct session *s)
 {
-    static char port_var[64];
-    session_env(s, port_var, sizeof(port_var));
-    struct spawn_opts so = {.argv = s->o->argv, .envp = s->o->env,
-                            .cpu = s->o->cpu_child, .log_path = s->o->log_path};
+    session_env(s);
+    struct spawn_opts so = {.argv = s->argv, .envp = s->env,
+                            .cpu = s->o->cpu_child, .log_path = s->log_path};
     int rc = child_spawn(&s->child, &so);
     s->srv.watch_fd = rc ? -1 : s->child.pidfd;
     s->srv.accepted = 0;
@@ -244,6 +256,14 @@ static void session_stop(struct session *s, struct rusage *ru)
     child_kill(&s->child, ru);
     s->srv.watch_fd = -1;
     srv_close_conns(&s->srv);
+}
+
+/* Records why a runtime dropped out of a multi-runtime run. */
+static void session_fail(struct session *s, const char *what, int rc)
+{
+    s->failed = 1;
+    snprintf(s->error, sizeof(s->error), "%s: %s", what, strerror(rc < 0 ? -rc : rc));
+    fprintf(stderr, "driver: %s: %s\n", s->name, s->error);
 }
 
 static void fail(const char *mode, const char *what, int rc)
@@ -367,14 +387,16 @@ static int mode_cold(struct session *s)
     return 0;
 }
 
-/* ---- warm: many invocations on one process ---- */
+/* ---- warm: many invocations per process, several processes interleaved ---- */
 
 struct warm_state {
     uint64_t *lat;
-    long rss_init, hwm_init, rss_warm, rss_end;
+    unsigned done; /* invocations so far, warm-up included */
+    long rss_init, hwm_init, rss_warm, rss_end, maxrss;
     long sample_at[64], sample_kb[64];
     unsigned nsamples;
-    uint64_t t_first, t_last, cpu_first, cpu_last;
+    uint64_t busy_ns; /* wall time of the measured invocations (its own blocks only) */
+    uint64_t cpu_first, cpu_last;
 };
 
 static long warm_rss(struct session *s)
@@ -384,146 +406,251 @@ static long warm_rss(struct session *s)
     return m.rss_kb;
 }
 
-static int warm_loop(struct session *s, struct warm_state *w)
+/* One invocation of the warm loop, with the bookkeeping at the warm-up
+ * boundary (RSS and CPU baselines) and the RSS samples. */
+static int warm_step(struct session *s, struct warm_state *w, uint64_t *t_measured)
 {
     const struct opts *o = s->o;
-    unsigned total = o->warmup + o->invokes;
+    unsigned i = w->done;
     unsigned every = o->samples ? (o->invokes + o->samples - 1) / o->samples : o->invokes;
-    size_t len = strlen(EVENT_SMALL), resp_len;
-    for (unsigned i = 0; i < total; i++) {
-        uint64_t lat;
-        if (i == o->warmup) {
-            w->rss_warm = warm_rss(s); /* baseline for growth: after warm-up */
-            w->cpu_first = proc_cpu_ns(s->child.pid);
-            w->t_first = clock_ns();
-        }
-        int rc = session_invoke(s, EVENT_SMALL, len, &lat, &resp_len);
-        if (!rc)
-            rc = session_await_next(s, NULL);
-        if (rc)
-            return rc;
-        if (i < o->warmup)
-            continue;
-        unsigned k = i - o->warmup;
-        w->lat[k] = lat;
-        if (every && (k + 1) % every == 0 && w->nsamples < 64) {
-            w->sample_at[w->nsamples] = k + 1;
-            w->sample_kb[w->nsamples++] = warm_rss(s);
-        }
+    if (i == o->warmup) {
+        w->rss_warm = warm_rss(s); /* baseline for growth: after warm-up */
+        w->cpu_first = proc_cpu_ns(s->child.pid);
     }
-    w->t_last = clock_ns();
-    w->cpu_last = proc_cpu_ns(s->child.pid);
-    w->rss_end = warm_rss(s);
+    if (i >= o->warmup && *t_measured == 0)
+        *t_measured = clock_ns();
+    uint64_t lat;
+    size_t resp_len;
+    int rc = session_invoke(s, EVENT_SMALL, strlen(EVENT_SMALL), &lat, &resp_len);
+    if (!rc)
+        rc = session_await_next(s, NULL);
+    if (rc)
+        return rc;
+    w->done++;
+    if (i < o->warmup)
+        return 0;
+    unsigned k = i - o->warmup;
+    w->lat[k] = lat;
+    if (every && (k + 1) % every == 0 && w->nsamples < 64) {
+        w->sample_at[w->nsamples] = k + 1;
+        w->sample_kb[w->nsamples++] = warm_rss(s);
+    }
     return 0;
 }
 
-static void warm_print(const struct session *s, const struct warm_state *w, struct stats *st,
-                       long maxrss)
+/* `count` consecutive invocations on one runtime. */
+static int warm_block(struct session *s, struct warm_state *w, unsigned count)
+{
+    uint64_t t_measured = 0;
+    int rc = 0;
+    for (unsigned j = 0; j < count && !rc; j++)
+        rc = warm_step(s, w, &t_measured);
+    if (t_measured)
+        w->busy_ns += clock_ns() - t_measured;
+    if (!rc && w->done == s->o->warmup + s->o->invokes) {
+        w->cpu_last = proc_cpu_ns(s->child.pid);
+        w->rss_end = warm_rss(s);
+    }
+    return rc;
+}
+
+static void warm_print(const struct session *s, const struct warm_state *w)
 {
     const struct opts *o = s->o;
-    double secs = (double)(w->t_last - w->t_first) / 1e9;
-    printf("{\"mode\": \"warm\", \"warmup\": %u, \"invokes\": %u, ", o->warmup, o->invokes);
+    if (s->failed) {
+        printf("{\"mode\": \"warm\", \"error\": \"%s\"}", s->error);
+        return;
+    }
+    struct stats st;
+    stats_compute(w->lat, o->invokes, &st);
+    double secs = (double)w->busy_ns / 1e9;
+    printf("{\"mode\": \"warm\", \"warmup\": %u, \"invokes\": %u, \"block\": %u, ", o->warmup, o->invokes,
+           o->block);
     print_tally(&s->t, s->rt_conns, s->ext_conns);
     printf(",\n \"lat_us\": {\"min\": %.2f, \"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
            "\"p999\": %.2f, \"max\": %.2f, \"mean\": %.2f},\n",
-           st->min_us, st->p50_us, st->p90_us, st->p99_us, st->p999_us, st->max_us, st->mean_us);
+           st.min_us, st.p50_us, st.p90_us, st.p99_us, st.p999_us, st.max_us, st.mean_us);
     printf(" \"elapsed_s\": %.4f, \"invokes_per_s\": %.1f, \"cpu_us_per_invoke\": %.2f,\n", secs,
            secs > 0 ? o->invokes / secs : 0,
            o->invokes ? (double)(w->cpu_last - w->cpu_first) / 1e3 / o->invokes : 0);
     printf(" \"rss_init_kb\": %ld, \"hwm_init_kb\": %ld, \"rss_after_warmup_kb\": %ld, "
            "\"rss_end_kb\": %ld, \"maxrss_kb\": %ld,\n",
-           w->rss_init, w->hwm_init, w->rss_warm, w->rss_end, maxrss);
+           w->rss_init, w->hwm_init, w->rss_warm, w->rss_end, w->maxrss);
     printf(" \"rss_samples\": [");
     for (unsigned i = 0; i < w->nsamples; i++)
         printf("%s[%ld, %ld]", i ? ", " : "", w->sample_at[i], w->sample_kb[i]);
-    printf("]}\n");
+    printf("]}");
 }
 
-static int mode_warm(struct session *s)
+static int warm_begin(struct session *s, struct warm_state *w)
 {
-    struct warm_state w = {0};
-    w.lat = calloc(s->o->invokes ? s->o->invokes : 1, sizeof(*w.lat));
-    if (!w.lat)
-        return -ENOMEM;
-    int rc = session_start(s);
+    w->lat = calloc(s->o->invokes ? s->o->invokes : 1, sizeof(*w->lat));
+    int rc = w->lat ? session_start(s) : -ENOMEM;
     if (!rc)
         rc = session_await_next(s, NULL);
-    if (!rc) {
-        struct proc_mem m = {0};
-        proc_read_mem(s->child.pid, &m);
-        w.rss_init = m.rss_kb;
-        w.hwm_init = m.hwm_kb;
-        rc = warm_loop(s, &w);
-    }
-    struct rusage ru;
-    memset(&ru, 0, sizeof(ru));
-    session_stop(s, &ru);
-    if (rc) {
-        fail("warm", "invocation failed", rc);
-        free(w.lat);
+    if (rc)
         return rc;
-    }
-    struct stats st;
-    stats_compute(w.lat, s->o->invokes, &st);
-    warm_print(s, &w, &st, ru.ru_maxrss);
-    free(w.lat);
+    struct proc_mem m = {0};
+    proc_read_mem(s->child.pid, &m);
+    w->rss_init = m.rss_kb;
+    w->hwm_init = m.hwm_kb;
     return 0;
 }
 
-/* ---- echo: payload round trips of several sizes on one process ---- */
-
-static int echo_size(struct session *s, size_t size, unsigned runs, int first)
+/* Blocks of --block invocations go to each runtime in turn (the order
+ * rotates every round), so all of them see the same drift in machine load
+ * while each process still serves its whole run, warm-up to last. */
+static int warm_rounds(struct session *ss, struct warm_state *ws, int n)
 {
-    struct buf ev = {0};
-    uint64_t *ms = calloc(runs ? runs : 1, sizeof(*ms));
-    int rc = ms ? event_make(&ev, size) : -ENOMEM;
-    size_t resp_len = 0;
-    unsigned long mism0 = s->t.mismatches;
-    uint64_t cpu0 = 0;
-    for (unsigned i = 0; !rc && i < s->o->warmup + runs; i++) {
-        uint64_t lat;
-        if (i == s->o->warmup)
-            cpu0 = proc_cpu_ns(s->child.pid);
-        rc = session_invoke(s, ev.p, ev.len, &lat, &resp_len);
-        if (!rc)
-            rc = session_await_next(s, NULL);
-        if (!rc && i >= s->o->warmup)
-            ms[i - s->o->warmup] = lat;
+    const struct opts *o = ss[0].o;
+    unsigned total = o->warmup + o->invokes, block = o->block ? o->block : total;
+    for (unsigned round = 0; round <= total / block; round++) {
+        for (int k = 0; k < n; k++) {
+            int i = (k + (int)round) % n;
+            if (ss[i].failed || ws[i].done >= total)
+                continue;
+            unsigned count = total - ws[i].done < block ? total - ws[i].done : block;
+            int rc = warm_block(&ss[i], &ws[i], count);
+            if (rc)
+                session_fail(&ss[i], "invocation failed", rc);
+        }
     }
-    if (!rc) {
-        double cpu_ms = runs ? (double)(proc_cpu_ns(s->child.pid) - cpu0) / 1e6 / runs : 0;
-        printf("%s\n  {\"bytes\": %zu, \"runs\": %u, \"response_bytes\": %zu, \"mismatches\": %lu, "
-               "\"cpu_ms_per_run\": %.3f, ",
-               first ? "" : ",", size, runs, resp_len, s->t.mismatches - mism0, cpu_ms);
-        print_ms_array("ms", ms, runs);
-        printf("}");
+    return 0;
+}
+
+static int mode_warm(struct session *ss, int n)
+{
+    struct warm_state ws[MAX_RUNTIMES];
+    memset(ws, 0, sizeof(ws));
+    for (int i = 0; i < n; i++) {
+        int rc = warm_begin(&ss[i], &ws[i]);
+        if (rc)
+            session_fail(&ss[i], "start failed", rc);
     }
-    buf_free(&ev);
-    free(ms);
+    warm_rounds(ss, ws, n);
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        struct rusage ru;
+        memset(&ru, 0, sizeof(ru));
+        session_stop(&ss[i], &ru);
+        ws[i].maxrss = ru.ru_maxrss;
+        failed |= ss[i].failed;
+    }
+    int keyed = n > 1 || ss[0].o->names; /* results keyed by runtime name */
+    printf(keyed ? "{\"mode\": \"warm\", \"runtimes\": {\n" : "");
+    for (int i = 0; i < n; i++) {
+        if (keyed)
+            printf("%s\"%s\": ", i ? ",\n" : "", ss[i].name);
+        warm_print(&ss[i], &ws[i]);
+        free(ws[i].lat);
+    }
+    printf(keyed ? "}}\n" : "\n");
+    return failed ? -EPROTO : 0;
+}
+
+/* ---- echo: payload round trips of several sizes, runtimes interleaved ---- */
+
+struct echo_result {
+    uint64_t *ms[MAX_SIZES];
+    size_t resp_len[MAX_SIZES];
+    unsigned long mismatches[MAX_SIZES];
+    double cpu_ms[MAX_SIZES];
+};
+
+static int echo_once(struct session *s, const struct buf *ev, uint64_t *lat, size_t *resp_len)
+{
+    int rc = session_invoke(s, ev->p, ev->len, lat, resp_len);
+    if (!rc)
+        rc = session_await_next(s, NULL);
+    if (rc)
+        session_fail(s, "echo failed", rc);
     return rc;
 }
 
-static int mode_echo(struct session *s)
+/* One size: warm-up runs on each runtime, then the measured runs with the
+ * runtimes taking turns (rotating), so load drift hits them alike. */
+static int echo_size(struct session *ss, struct echo_result *er, int n, int z, const struct buf *ev)
 {
-    int rc = session_start(s);
-    if (!rc)
-        rc = session_await_next(s, NULL);
-    if (rc) {
-        fail("echo", "start failed", rc);
-        session_stop(s, NULL);
-        return rc;
+    const struct opts *o = ss[0].o;
+    unsigned runs = o->size_runs[z];
+    uint64_t cpu0[MAX_RUNTIMES] = {0}, lat;
+    unsigned long mism0[MAX_RUNTIMES];
+    for (int i = 0; i < n; i++) {
+        er[i].ms[z] = calloc(runs ? runs : 1, sizeof(uint64_t));
+        if (!er[i].ms[z])
+            return -ENOMEM;
+        for (unsigned r = 0; r < o->warmup && !ss[i].failed; r++)
+            echo_once(&ss[i], ev, &lat, &er[i].resp_len[z]);
+        cpu0[i] = ss[i].failed ? 0 : proc_cpu_ns(ss[i].child.pid);
+        mism0[i] = ss[i].t.mismatches;
     }
-    /* Opened before any size runs; a failure prints a closing error entry. */
-    printf("{\"mode\": \"echo\", \"sizes\": [");
-    for (int i = 0; !rc && i < s->o->nsizes; i++)
-        rc = echo_size(s, s->o->sizes[i], s->o->size_runs[i], i == 0);
-    session_stop(s, NULL);
+    for (unsigned r = 0; r < runs; r++) {
+        for (int k = 0; k < n; k++) {
+            int i = (k + (int)r) % n;
+            if (!ss[i].failed && !echo_once(&ss[i], ev, &lat, &er[i].resp_len[z]))
+                er[i].ms[z][r] = lat;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (ss[i].failed)
+            continue;
+        er[i].cpu_ms[z] = runs ? (double)(proc_cpu_ns(ss[i].child.pid) - cpu0[i]) / 1e6 / runs : 0;
+        er[i].mismatches[z] = ss[i].t.mismatches - mism0[i];
+    }
+    return 0;
+}
+
+static void echo_print(const struct session *s, const struct echo_result *er)
+{
+    const struct opts *o = s->o;
+    printf("{\"mode\": \"echo\", ");
+    if (s->failed)
+        printf("\"error\": \"%s\", ", s->error);
+    printf("\"sizes\": [");
+    for (int z = 0; !s->failed && z < o->nsizes; z++) {
+        printf("%s\n  {\"bytes\": %zu, \"runs\": %u, \"response_bytes\": %zu, \"mismatches\": %lu, "
+               "\"cpu_ms_per_run\": %.3f, ",
+               z ? "," : "", o->sizes[z], o->size_runs[z], er->resp_len[z], er->mismatches[z], er->cpu_ms[z]);
+        print_ms_array("ms", er->ms[z], o->size_runs[z]);
+        printf("}");
+    }
     printf("],\n ");
-    if (rc)
-        printf("\"error\": \"echo failed: %s\", ", strerror(-rc));
     print_tally(&s->t, s->rt_conns, s->ext_conns);
-    printf("}\n");
-    return rc;
+    printf("}");
+}
+
+static int mode_echo(struct session *ss, int n)
+{
+    struct echo_result er[MAX_RUNTIMES];
+    memset(er, 0, sizeof(er));
+    for (int i = 0; i < n; i++) {
+        int rc = session_start(&ss[i]);
+        if (!rc)
+            rc = session_await_next(&ss[i], NULL);
+        if (rc)
+            session_fail(&ss[i], "start failed", rc);
+    }
+    struct buf ev = {0};
+    int rc = 0, failed = 0;
+    for (int z = 0; !rc && z < ss[0].o->nsizes; z++) {
+        rc = event_make(&ev, ss[0].o->sizes[z]);
+        if (!rc)
+            rc = echo_size(ss, er, n, z, &ev);
+    }
+    buf_free(&ev);
+    int keyed = n > 1 || ss[0].o->names; /* results keyed by runtime name */
+    printf(keyed ? "{\"mode\": \"echo\", \"runtimes\": {\n" : "");
+    for (int i = 0; i < n; i++) {
+        session_stop(&ss[i], NULL);
+        if (keyed)
+            printf("%s\"%s\": ", i ? ",\n" : "", ss[i].name);
+        echo_print(&ss[i], &er[i]);
+        failed |= ss[i].failed;
+        for (int z = 0; z < MAX_SIZES; z++)
+            free(er[i].ms[z]);
+    }
+    printf(keyed ? "}}\n" : "\n");
+    return rc ? rc : failed ? -EPROTO : 0;
 }
 
 /* ---- exit: the bare interpreter, exec -> exit ---- */
@@ -573,6 +700,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: driver cold|warm|echo|exit [options] -- PROGRAM [ARGS...]\n"
+            "       driver warm|echo [options] --names A,B -- PROGRAM [ARGS...] :: PROGRAM [ARGS...]\n"
             "       driver event SIZE\n"
             "  --runs N          cold/exit: number of starts (default 20)\n"
             "  --invokes N       warm: measured invocations (default 20000)\n"
@@ -581,6 +709,10 @@ static void usage(void)
             "  --sizes A:R,...   echo: event bytes and runs, e.g. 1024:200,6291456:20\n"
             "  --env K=V         child environment (repeatable; nothing else is inherited)\n"
             "  --log FILE        child stdout+stderr (default /dev/null)\n"
+            "  --names A,B,...   warm/echo: names of the runtimes separated by '::' (max 4);\n"
+            "                    they run side by side, taking turns (results keyed by name)\n"
+            "  --log-dir DIR     child output to DIR/NAME.log\n"
+            "  --block N         warm: invocations per turn (default 1000)\n"
             "  --clean-pycache D cold: remove D/__pycache__ before each start\n"
             "  --cpu-driver N    pin the driver to CPU N\n"
             "  --cpu-child N     pin the runtime to CPU N\n"
@@ -620,6 +752,12 @@ static int parse_opt(struct opts *o, char *key, char *val)
         o->env[o->nenv++] = val;
     else if (!strcmp(key, "--log"))
         o->log_path = val;
+    else if (!strcmp(key, "--log-dir"))
+        o->log_dir = val;
+    else if (!strcmp(key, "--names"))
+        o->names = val;
+    else if (!strcmp(key, "--block"))
+        o->block = (unsigned)strtoul(val, NULL, 10);
     else if (!strcmp(key, "--clean-pycache"))
         o->pycache_dir = val;
     else if (!strcmp(key, "--cpu-driver"))
@@ -638,7 +776,7 @@ static int parse_opt(struct opts *o, char *key, char *val)
 static int parse_args(struct opts *o, int argc, char **argv)
 {
     *o = (struct opts){.mode = argv[1], .runs = 20, .invokes = 20000, .warmup = 1000,
-                       .samples = 10, .cpu_driver = -1, .cpu_child = -1,
+                       .samples = 10, .block = 1000, .cpu_driver = -1, .cpu_child = -1,
                        .timeout_ms = 10000, .max_seconds = 900};
     if (!strcmp(o->mode, "echo"))
         o->warmup = 2;
@@ -677,35 +815,67 @@ static void pin_self(int cpu)
         perror("driver: sched_setaffinity");
 }
 
+/* Splits the command line after "--" at "::" into one session per runtime. */
+static int sessions_setup(struct opts *o, struct session *ss)
+{
+    char *save = NULL, *name = o->names ? strtok_r(o->names, ",", &save) : NULL;
+    int n = 0;
+    char **a = o->argv;
+    while (*a && n < MAX_RUNTIMES) {
+        struct session *s = &ss[n];
+        s->o = o;
+        s->argv = a;
+        s->name = name ? name : "runtime";
+        if (o->log_dir)
+            snprintf(s->log_path, sizeof(s->log_path), "%s/%s.log", o->log_dir, s->name);
+        else
+            snprintf(s->log_path, sizeof(s->log_path), "%s", o->log_path ? o->log_path : "/dev/null");
+        while (*a && strcmp(*a, "::"))
+            a++;
+        if (*a)
+            *a++ = NULL; /* ends this runtime's argv */
+        if (!s->argv[0])
+            return -1;
+        int rc = srv_open(&s->srv);
+        if (rc) {
+            fail(o->mode, "listen on 127.0.0.1", rc);
+            return -1;
+        }
+        n++;
+        name = o->names ? strtok_r(NULL, ",", &save) : NULL;
+    }
+    return *a ? -1 : n;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "event"))
         return mode_event(argv[2]) ? 1 : 0;
     static struct opts o;
-    if (argc < 3 || parse_args(&o, argc, argv)) {
+    static struct session ss[MAX_RUNTIMES];
+    int n = -1;
+    if (argc >= 3 && parse_args(&o, argc, argv) == 0)
+        n = sessions_setup(&o, ss);
+    int multi_ok = !strcmp(o.mode, "warm") || !strcmp(o.mode, "echo");
+    if (n < 1 || (n > 1 && !multi_ok)) {
         usage();
         return 2;
     }
     child_install_guard(o.max_seconds);
     pin_self(o.cpu_driver);
-    static struct session s;
-    s.o = &o;
-    int rc = srv_open(&s.srv);
-    if (rc) {
-        fail(o.mode, "listen on 127.0.0.1", rc);
-        return 1;
-    }
+    int rc;
     if (!strcmp(o.mode, "cold"))
-        rc = mode_cold(&s);
+        rc = mode_cold(&ss[0]);
     else if (!strcmp(o.mode, "warm"))
-        rc = mode_warm(&s);
+        rc = mode_warm(ss, n);
     else if (!strcmp(o.mode, "echo"))
-        rc = mode_echo(&s);
+        rc = mode_echo(ss, n);
     else if (!strcmp(o.mode, "exit"))
-        rc = mode_exit(&s);
+        rc = mode_exit(&ss[0]);
     else
         rc = -EINVAL;
-    srv_close(&s.srv);
+    for (int i = 0; i < n; i++)
+        srv_close(&ss[i].srv);
     fflush(stdout);
     return rc ? 1 : 0;
 }

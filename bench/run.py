@@ -27,11 +27,11 @@ EVENT_SIZES = {"1kb": 1024, "256kb": 262144, "6mb": 6291456}
 # Samples per profile. "full" is what `make bench` publishes; "quick" keeps
 # the same JSON shape in under a minute; "test" only proves the plumbing.
 PROFILES = {
-    "full": dict(cold_rounds=8, cold_per_round=5, warmup=2000, invokes=100000, samples=20,
+    "full": dict(cold_rounds=8, cold_per_round=5, warmup=2000, invokes=100000, samples=20, block=1000,
                  echo_warmup=2, echo_runs={"1kb": 200, "256kb": 50, "6mb": 20}, json_runs=20),
-    "quick": dict(cold_rounds=2, cold_per_round=5, warmup=300, invokes=10000, samples=10,
+    "quick": dict(cold_rounds=2, cold_per_round=5, warmup=300, invokes=10000, samples=10, block=500,
                   echo_warmup=1, echo_runs={"1kb": 50, "256kb": 10, "6mb": 3}, json_runs=3),
-    "test": dict(cold_rounds=1, cold_per_round=3, warmup=50, invokes=300, samples=5,
+    "test": dict(cold_rounds=1, cold_per_round=3, warmup=50, invokes=300, samples=5, block=100,
                  echo_warmup=1, echo_runs={"1kb": 20, "256kb": 5, "6mb": 2}, json_runs=1),
 }
 
@@ -207,14 +207,25 @@ class Bench:
         }
         return {k: v for k, v in specs.items() if k in self.selected}
 
-    def driver(self, mode, name, argv, env, extra):
+    def driver(self, mode, name, argv, env, extra, multi=None):
+        """One driver run. `multi`: {name: argv} of runtimes served side by side
+        (warm/echo), instead of the single `name`/`argv`."""
         a = self.args
-        cmd = [os.path.abspath(a.driver), mode, "--log", os.path.join(self.logs, name + ".log")]
+        cmd = [os.path.abspath(a.driver), mode]
+        if multi:
+            cmd += ["--names", ",".join(multi), "--log-dir", self.logs]
+        else:
+            cmd += ["--log", os.path.join(self.logs, name + ".log")]
         if a.cpu_driver >= 0:
             cmd += ["--cpu-driver", str(a.cpu_driver), "--cpu-child", str(a.cpu_child)]
         for k, v in env.items():
             cmd += ["--env", f"{k}={v}"]
-        cmd += [str(x) for x in extra] + ["--"] + argv
+        cmd += [str(x) for x in extra] + ["--"]
+        if multi:
+            for i, rt_argv in enumerate(multi.values()):
+                cmd += (["::"] if i else []) + rt_argv
+        else:
+            cmd += argv
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800,
                                   preexec_fn=die_with_parent)
@@ -256,15 +267,25 @@ class Bench:
                 raw[name]["pyc"].append(self.driver("cold", name, argv, e, runs))
         return raw
 
-    def warm(self, name, argv, env):
-        p = self.prof
-        return self.driver("warm", name, argv, env, ["--warmup", p["warmup"], "--invokes", p["invokes"],
-                                                    "--samples", p["samples"]])
+    def side_by_side(self, mode, runtimes, env, extra):
+        """warm/echo for all runtimes in one driver: they take turns (blocks of
+        invocations, rotating order), so drift in machine load hits them alike.
+        Returns {name: that runtime's result}."""
+        out = self.driver(mode, None, None, env, extra, multi=runtimes)
+        per = out.get("runtimes")
+        if not isinstance(per, dict):
+            return {n: {"error": out.get("error", f"driver {mode} failed")} for n in runtimes}
+        return {n: per.get(n, {"error": "no result"}) for n in runtimes}
 
-    def echo(self, name, argv, env):
+    def warm(self, runtimes, env):
+        p = self.prof
+        return self.side_by_side("warm", runtimes, env, ["--warmup", p["warmup"], "--invokes", p["invokes"],
+                                                         "--samples", p["samples"], "--block", p["block"]])
+
+    def echo(self, runtimes, env):
         p = self.prof
         sizes = ",".join(f"{EVENT_SIZES[k]}:{p['echo_runs'][k]}" for k in EVENT_SIZES)
-        return self.driver("echo", name, argv, env, ["--sizes", sizes, "--warmup", p["echo_warmup"]])
+        return self.side_by_side("echo", runtimes, env, ["--sizes", sizes, "--warmup", p["echo_warmup"]])
 
     def bare_ready_rss(self, argv_python, env):
         """bare_python's own VmRSS/RssAnon/RssFile at the end of its -c, read by
@@ -523,6 +544,14 @@ def measure(bench, specs, env):
     """Every measurement, in order: cold rounds, then warm, then echo."""
     results = {}
     cold = bench.cold_rounds(specs, env)
+    live = {n: argv for n, (argv, _) in specs.items() if argv is not None and n != "bare_python"}
+    # One environment for the side-by-side runs: the union of the extras
+    # (only the bootstrap reads BOOTSTRAP_LIBPYTHON; the others ignore it).
+    shared_env = dict(env)
+    for n in live:
+        shared_env.update(specs[n][1])
+    warm = bench.warm(live, shared_env) if live else {}
+    echo = bench.echo(live, shared_env) if live else {}
     for name, (argv, extra_env) in specs.items():
         if argv is None:
             results[name] = {"error": "bootstrap binary missing or failed to build"}
@@ -531,10 +560,9 @@ def measure(bench, specs, env):
             results[name] = summarise_exit(cold[name])
             results[name].update(bench.bare_ready_rss(argv[0], dict(env, **extra_env)))
             continue
-        e = dict(env, **extra_env)
         c, tc = summarise_cold(cold[name])
-        w, tw = summarise_warm(bench.warm(name, argv, e))
-        x, tx = summarise_echo(bench.echo(name, argv, e))
+        w, tw = summarise_warm(warm[name])
+        x, tx = summarise_echo(echo[name])
         entry = {**c, **w, **x, "checks": add_tallies(tc, tw, tx)}
         errs = [d["error"] for d in (c, w, x) if "error" in d]
         entry.pop("error", None)
