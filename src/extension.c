@@ -175,6 +175,10 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* The extension lives as long as the process, even when its thread has ended (registration
+ * refused): this keeps it reachable, so leak checkers do not report it at exit. */
+static extension *volatile the_extension;
+
 extension *extension_start(const char *address, const char *name, char *msg, size_t msg_len)
 {
     if (!address || !*address || strlen(address) >= MAX_ADDRESS || strpbrk(address, "/ \t\r\n?#@")) {
@@ -216,6 +220,7 @@ extension *extension_start(const char *address, const char *name, char *msg, siz
         free(ext);
         return NULL;
     }
+    the_extension = ext;
     return ext;
 }
 
