@@ -198,9 +198,14 @@ class Bench:
 
     def runtime_specs(self, libpython):
         a = self.args
+        # As on Lambda: the Python comes from the layer root when there is one (same version as
+        # --python), else the bootstrap is pointed at that interpreter's own libpython.
+        if a.layer_root:
+            bootstrap_env = {"BOOTSTRAP_LAYER_ROOT": os.path.abspath(a.layer_root)}
+        else:
+            bootstrap_env = {"BOOTSTRAP_LIBPYTHON": libpython} if libpython else {}
         specs = {
-            "bootstrap": (["%s" % os.path.abspath(a.bootstrap)] if a.bootstrap else None,
-                          {"BOOTSTRAP_LIBPYTHON": libpython} if libpython else {}),
+            "bootstrap": (["%s" % os.path.abspath(a.bootstrap)] if a.bootstrap else None, bootstrap_env),
             "floor": ([os.path.abspath(a.floor)], {}),
             "pure_python": ([a.python, os.path.join(HERE, "pure_python_runtime.py")], {}),
             "bare_python": ([a.python, "-I", "-S", "-c", "pass"], {}),
@@ -506,6 +511,8 @@ def parse_args():
     ap.add_argument("--bootstrap", default="./bootstrap",
                     help="the bootstrap binary; empty string = it failed to build (reported as an error)")
     ap.add_argument("--python", default="/usr/bin/python3.11")
+    ap.add_argument("--layer-root", default="",
+                    help="BOOTSTRAP_LAYER_ROOT for the bootstrap (a runtime layer of --python's version)")
     ap.add_argument("--arch", default=norm_arch(platform.machine()))
     ap.add_argument("--out", default="bench/results/latest", help="writes OUT.json, OUT.md, OUT.png")
     ap.add_argument("--work", default="build/bench/run")
@@ -605,7 +612,8 @@ def main():
         "host": {"cpu": cpu_model(), "cpus": os.cpu_count(), "kernel": platform.release(),
                  "loadavg_start": load_start},
         "method": {"pin_driver_cpu": args.cpu_driver, "pin_runtime_cpu": args.cpu_child, "nice": nice,
-                   "libpython": libpython, "floor_libcurl": linked_curl(args.floor),
+                   "libpython": libpython, "bootstrap_layer_root": args.layer_root or None,
+                   "floor_libcurl": linked_curl(args.floor),
                    "task_root": "handler source only; cold_start_* removes __pycache__ before each start, "
                                 "cold_start_pyc_* runs with a py_compile'd .pyc",
                    **prof},

@@ -48,11 +48,14 @@ $(BENCH_OUT)/floor: bench/floor.c $(BENCH_OUT)/floor.curl
 # bench never builds curl itself: two curl builds in one tree race. A
 # bootstrap that fails to build is measured as missing (an error in the
 # results, exit status 1), never replaced by a stale ./bootstrap.
+# The bootstrap runs with the Python 3.11 runtime layer, as it would on Lambda; bare_python and
+# pure_python run Debian's python3.11, the same version and build.
+BENCH_LAYER := $(LAYERS_OUT)/py3.11-$(HOST_ARCH)
 define bench_run
-	@b=./bootstrap; $(MAKE) --no-print-directory bootstrap || \
+	@b=./bootstrap; $(MAKE) --no-print-directory bootstrap layer-py3.11-$(HOST_ARCH) || \
 	  { echo "bench: bootstrap failed to build; it is reported as missing" >&2; b=; }; \
 	$(MAKE) --no-print-directory bench-tools && \
-	$(BENCH_RUN) --bootstrap "$$b" --out bench/results/latest $(1)
+	$(BENCH_RUN) --bootstrap "$$b" --layer-root $(BENCH_LAYER) --out bench/results/latest $(1)
 endef
 
 bench:
