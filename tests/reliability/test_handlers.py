@@ -231,3 +231,34 @@ def test_unreportable_process_end(stub_api, action, returncode):
     proc.communicate(timeout=20 * TIME_SCALE)
     assert proc.returncode == returncode
     assert stub_api.wait_posts(1, timeout=0.5) == []
+
+
+# --- hostile events and results: reported, the process goes on ---------------------------------
+
+
+def test_self_referencing_result_is_a_marshal_error(function):
+    f, pid = start(function)
+    body = reported(f, {"do": "self_reference"}, "Runtime.MarshalError", pid)
+    assert body["errorMessage"] == "Unable to marshal response: Circular reference detected"
+
+
+def test_json_nested_deeper_than_the_recursion_limit_is_an_unmarshal_error(function):
+    f, pid = start(function)
+    r = f.invoke(raw=b"[" * 200000 + b"]" * 200000, headers={"Content-Type": "application/json"})
+    assert r.status == 200 and r.json()["errorType"] == "Runtime.UnmarshalError", r
+    assert echo(f)["pid"] == pid
+
+
+def test_json_int_of_5000_digits(function):
+    # Pythons with the int/str conversion limit (3.9.14+, 3.10.7+, 3.11+) refuse it: an unmarshal
+    # error. Older ones (Debian 11's 3.9.2) parse it: served.
+    f, pid = start(function)
+    digits = "1" * 5000
+    r = f.invoke(raw=('{"do": "echo", "value": %s}' % digits).encode(), headers={"Content-Type": "application/json"})
+    assert r.status == 200, r
+    if "x-amz-function-error" in r.headers:
+        assert r.json()["errorType"] == "Runtime.UnmarshalError"
+        assert "4300 digits" in r.json()["errorMessage"]
+    else:
+        assert b'"echo": ' + digits.encode() in r.body
+    assert echo(f)["pid"] == pid

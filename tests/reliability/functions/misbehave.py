@@ -195,3 +195,16 @@ def sleep(event, context):
 @action
 def whoami(event, context):
     return {"python": "%d.%d" % sys.version_info[:2], "pid": os.getpid()}
+
+
+@action
+def close_fds(event, context):
+    os.closerange(3, 1024)  # the daemon idiom: every descriptor the runtime holds is gone
+    return "closed"
+
+
+@action
+def self_reference(event, context):
+    d = {}
+    d["d"] = d
+    return d
