@@ -6,7 +6,6 @@ builtin modules are imported up front (posix rather than os, _json rather than j
 json, traceback, os and logging support are loaded the first time they are needed.
 """
 
-import _json
 import gc
 import posix
 import sys
@@ -104,7 +103,7 @@ class _DecoderSettings:
     memo = None
 
 
-_scan_once = _json.make_scanner(_DecoderSettings())
+_scan_once = None  # set by _load_json
 _WHITESPACE = " \t\n\r"
 
 
@@ -116,6 +115,8 @@ def _decode_error(msg, doc, pos):
 
 def json_loads(text):
     """json.loads(text) for a str, with the same results and error messages."""
+    if _scan_once is None:
+        _load_json()
     if text.startswith("\ufeff"):
         raise _decode_error("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     start = len(text) - len(text.lstrip(_WHITESPACE))
@@ -147,15 +148,29 @@ def _not_serializable(o):
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
-_encode_string = _json.encode_basestring_ascii if _ensure_ascii else _json.encode_basestring
+_json = _encode_string = _encoder = None  # set by _load_json
 
 
 _markers = {}  # the encoder's circular-reference bookkeeping; empty between calls
-_encoder = _json.make_encoder(_markers, _not_serializable, _encode_string, None, ": ", ", ", False, False, True)
+
+
+def _load_json():
+    """Imports the accelerator at the first event, not during init: its millisecond is then
+    off the path to the first /next (and an init that fails never pays it)."""
+    global _json, _scan_once, _encode_string, _encoder
+    import _json as accelerator
+
+    _encode_string = accelerator.encode_basestring_ascii if _ensure_ascii else accelerator.encode_basestring
+    _scan_once = accelerator.make_scanner(_DecoderSettings())
+    _encoder = accelerator.make_encoder(_markers, _not_serializable, _encode_string, None, ": ", ", ", False,
+                                        False, True)
+    _json = accelerator
 
 
 def json_dumps(value):
     """json.dumps(value, allow_nan=True) with Decimal written as a number, as awslambdaric does."""
+    if _encoder is None:
+        _load_json()
     try:
         return "".join(_encoder(value, 0))
     except _HasDecimal:
@@ -470,6 +485,8 @@ def _json_formatter(logging):
                 if key not in _RESERVED_LOG_FIELDS and key not in result
             )
             result = {k: v for k, v in result.items() if v is not None}
+            if _json is None:
+                _load_json()
             encoder = _json.make_encoder(
                 {}, str, _json.encode_basestring, None, ": ", ", ", False, False, True
             )
