@@ -101,6 +101,10 @@ void python_end_allow_threads(python *py);
  * numbers read from the wakeup fd. */
 int python_handle_signals(python *py, const unsigned char *signals, size_t count);
 
+/* 1 when the function has something to run at shutdown: a SIGTERM handler of its own or
+ * atexit hooks (call after python_start, with the GIL held). */
+int python_has_shutdown_hooks(python *py);
+
 /* Runs the atexit handlers and flushes stdio, without joining threads: the way out for a
  * runtime that is told to stop. */
 void python_shutdown(python *py);

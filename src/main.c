@@ -4,8 +4,8 @@
  * The startup sequence, top to bottom:
  *   1. find this CPU's layer directory and re-exec once so the loader sees its lib/;
  *   2. load libpython (BOOTSTRAP_LIBPYTHON, the layer's runtime/, or the system's);
- *   3. start Python, set sys.path and import the handler (failures go to /init/error),
- *      while a thread registers the runtime as an internal extension (for SIGTERM);
+ *   3. start Python, set sys.path and import the handler (failures go to /init/error);
+ *      if the function has shutdown hooks, register as an internal extension (for SIGTERM);
  *   4. loop: GET /next, run the handler, POST the response (or stream it) or the error.
  */
 #define _GNU_SOURCE
@@ -34,6 +34,7 @@
  * waits for its registration once Python is ready (it is normally answered long before). */
 #define EXTENSION_NAME "bootstrap-runtime"
 #define EXTENSION_WAIT_MS 2000
+#define EXTENSION_ENV_FORCE "BOOTSTRAP_SHUTDOWN_EXTENSION"
 /* Newest first: the system's libpython when neither the settings nor the layer name one. */
 static const char *const system_libpythons[] = {
     "libpython3.14.so.1.0", "libpython3.13.so.1.0", "libpython3.12.so.1.0",
@@ -252,10 +253,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "bootstrap: %s\n", api_err.message);
         return EXIT_INIT_FAILED;
     }
-    char ext_msg[512];
-    extension *ext = extension_start(address, EXTENSION_NAME, ext_msg, sizeof(ext_msg));
-    if (!ext)
-        extension_failed(ext_msg);
     if (!layer_ok)
         return fail_init(api, "Runtime.LayerNotFound", msg);
 
@@ -307,10 +304,15 @@ int main(int argc, char **argv)
 
     if (signal_pipe[0] >= 0)
         runtime_api_set_interrupt(api, signal_pipe[0], on_signal, py);
-    /* Registration closes when init ends, at the first /next. */
-    if (ext) {
+    /* Registration closes when init ends, at the first /next. It costs a thread and a round
+     * trip (~2 ms of a cold start here), so it is made only for a function that has something
+     * to run at shutdown: a SIGTERM handler or atexit hooks after init (or when asked to). */
+    const char *force = getenv(EXTENSION_ENV_FORCE);
+    if ((force && strcmp(force, "1") == 0) || python_has_shutdown_hooks(py)) {
+        char ext_msg[512];
+        extension *ext = extension_start(address, EXTENSION_NAME, ext_msg, sizeof(ext_msg));
         python_allow_threads(py);
-        int registered = extension_wait_registered(ext, EXTENSION_WAIT_MS, ext_msg, sizeof(ext_msg)) == 0;
+        int registered = ext && extension_wait_registered(ext, EXTENSION_WAIT_MS, ext_msg, sizeof(ext_msg)) == 0;
         python_end_allow_threads(py);
         if (!registered)
             extension_failed(ext_msg);

@@ -102,6 +102,7 @@ struct python {
     wchar_t *program_name; /* same */
     PyObject *invoke;      /* bootstrap_runtime.invoke */
     PyObject *shutdown;    /* bootstrap_runtime.shutdown */
+    PyObject *has_shutdown_hooks; /* bootstrap_runtime.has_shutdown_hooks */
     PyObject *stream_next; /* bootstrap_runtime.stream_next */
     PyObject *stream_close; /* bootstrap_runtime.stream_close */
     PyObject *stream_item; /* the last chunk or stream end, kept alive for the caller */
@@ -381,6 +382,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
     py->invoke = module ? py->api.PyObject_GetAttrString(module, "invoke") : NULL;
     py->shutdown = module ? py->api.PyObject_GetAttrString(module, "shutdown") : NULL;
+    py->has_shutdown_hooks = module ? py->api.PyObject_GetAttrString(module, "has_shutdown_hooks") : NULL;
     py->stream_next = module ? py->api.PyObject_GetAttrString(module, "stream_next") : NULL;
     py->stream_close = module ? py->api.PyObject_GetAttrString(module, "stream_close") : NULL;
     py->api.Py_DecRef(module);
@@ -589,6 +591,19 @@ int python_handle_signals(python *py, const unsigned char *signals, size_t count
         }
     }
     return stop;
+}
+
+int python_has_shutdown_hooks(python *py)
+{
+    PyObject *r = py->api.PyObject_CallFunctionObjArgs(py->has_shutdown_hooks, NULL);
+    if (!r) {
+        py->api.PyErr_Print();
+        return 1; /* when in doubt, register: hooks that never run are the worse failure */
+    }
+    int yes = r != py->api.none && py->api.PyLong_AsLong(r) != 0;
+    py->api.PyErr_Clear();
+    py->api.Py_DecRef(r);
+    return yes;
 }
 
 void python_shutdown(python *py)

@@ -780,6 +780,17 @@ def _setup_signals(wakeup_fd):
         _signal.signal(_signal.SIGTERM, _on_sigterm)
 
 
+def has_shutdown_hooks():
+    """1 when the function installed a SIGTERM handler of its own or has atexit hooks: only
+    then is registering as an extension (so that Lambda sends SIGTERM) worth its cost."""
+    import _signal
+    import atexit
+
+    handler = _signal.getsignal(_signal.SIGTERM)
+    own_handler = handler not in (_on_sigterm, _signal.SIG_DFL, _signal.SIG_IGN, None)
+    return 1 if own_handler or atexit._ncallbacks() > 0 else 0
+
+
 def shutdown():
     """Runs the atexit handlers and flushes the log, without waiting for threads."""
     _run_exit_functions()

@@ -57,15 +57,33 @@ def shut_down(fn, pid):
     return elapsed
 
 
-def test_runtime_registers_as_an_internal_extension(function):
-    fn = function("echo.handler", eager=True)
+def assert_registered(fn):
     runtime = wait_ready(fn)
     (ext,) = runtime["extensions"]
     assert ext["name"] == "bootstrap-runtime"
     assert ext["events"] == [] and ext["external"] is False and ext["ready"] is True
-    assert fn.invoke({"x": 1}).json() == {"x": 1}
     assert "EXTENSION\tName: bootstrap-runtime\tState: Registered\tEvents: []" in fn.output()
     assert "not registered as a Lambda extension" not in fn.output()
+
+
+def test_runtime_registers_as_an_internal_extension(function):
+    # shutdown_hooks registers an atexit hook at import: there is something to run at shutdown.
+    fn = function("shutdown_hooks.handler", eager=True)
+    assert_registered(fn)
+    assert fn.invoke({}).json() == {"done": True}
+
+
+def test_no_registration_without_shutdown_hooks(function):
+    # Nothing to run at shutdown: the registration's round trip is left out of the cold start.
+    fn = function("echo.handler", eager=True)
+    assert wait_ready(fn)["extensions"] == []
+    assert fn.invoke({"x": 1}).json() == {"x": 1}
+    assert "not registered as a Lambda extension" not in fn.output()
+
+
+def test_registration_can_be_forced(function):
+    fn = function("echo.handler", env={"BOOTSTRAP_SHUTDOWN_EXTENSION": "1"}, eager=True)
+    assert_registered(fn)
 
 
 def test_shutdown_while_idle_runs_the_sigterm_handler_and_atexit_in_time(function):
@@ -112,11 +130,11 @@ def test_shutdown_during_an_invocation_finishes_it_then_runs_the_hooks(function)
 def test_a_runtime_api_without_the_extensions_api_does_not_break_init(stub_api):
     # The stub answers 404 to everything outside /2018-06-01/runtime/.
     request_id = stub_api.add_event(b'{"a": 1}')
-    proc = run_bootstrap(stub_api.address, "echo.handler")
+    proc = run_bootstrap(stub_api.address, "shutdown_hooks.handler")
     try:
         posts = stub_api.wait_posts(1)
         assert posts[0][0] == f"/2018-06-01/runtime/invocation/{request_id}/response"
-        assert json.loads(posts[0][2]) == {"a": 1}
+        assert json.loads(posts[0][2]) == {"done": True}
         stub_api.add_event(b'{"b": 2}')
         assert len(stub_api.wait_posts(2)) == 2
     finally:
