@@ -58,7 +58,15 @@ def shut_down(fn, pid):
 
 
 def assert_registered(fn):
-    runtime = wait_ready(fn)
+    # The runtime's first /next and the extension thread's event/next race: init is over for
+    # Lambda when both have arrived, so wait for the extension too.
+    deadline = time.time() + 10 * TIME_SCALE
+    while True:
+        runtime = wait_ready(fn)
+        if runtime["extensions"] and runtime["extensions"][0]["ready"]:
+            break
+        assert time.time() < deadline, runtime
+        time.sleep(0.02)
     (ext,) = runtime["extensions"]
     assert ext["name"] == "bootstrap-runtime"
     assert ext["events"] == [] and ext["external"] is False and ext["ready"] is True
