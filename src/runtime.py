@@ -247,8 +247,6 @@ def _format_frames(frames):
 def _working_directory():
     """os.getcwd(), or "" when the handler removed its working directory: an error report
     must not fail on it."""
-    import posix
-
     try:
         return posix.getcwd()
     except OSError:
@@ -334,8 +332,6 @@ def _write_log(text):
     try:
         sys.stdout.write(text)
     except Exception:
-        import posix
-
         try:
             posix.write(1, text.encode("utf-8", "backslashreplace"))
         except OSError:
