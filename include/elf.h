@@ -47,6 +47,10 @@ int elf_parse(const void *buf, size_t len, elf_info *info, char *err, size_t err
 #define ELF_MAX_FILE ((size_t)1 << 30)
 int elf_load(const char *path, elf_info *info, char *err, size_t err_len);
 
+/* Like elf_load, but maps the file and reads only the dynamic section's names (soname,
+ * rpath, runpath, needed); glibc_* stay empty.  For the loader module's every dlopen. */
+int elf_load_needed(const char *path, elf_info *info, char *err, size_t err_len);
+
 void elf_info_free(elf_info *info);
 
 /* 1 when buf starts with the ELF magic. */

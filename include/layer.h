@@ -1,7 +1,6 @@
 /*
  * layer: which CPU this is, which layer directory serves it, and the library and package
- * paths that follow from it. Pure path logic plus the one re-exec that makes the loader
- * see a new LD_LIBRARY_PATH (it reads the variable only when a process starts).
+ * paths that follow from it. Pure path logic (src/loader.c applies the library path).
  *
  *   $BOOTSTRAP_LAYER_ROOT (default /opt)
  *     <arch>/lib                                  -> LD_LIBRARY_PATH, before the system's
@@ -18,8 +17,6 @@
 
 #define LAYER_DEFAULT_ROOT "/opt"
 #define LAYER_ENV_ROOT "BOOTSTRAP_LAYER_ROOT"
-/* Set for the re-executed process only, so it never re-executes again. */
-#define LAYER_ENV_REEXEC_GUARD "BOOTSTRAP_REEXEC"
 #define LAYER_MAX_SITE_DIRS 4
 
 typedef struct {
@@ -40,7 +37,7 @@ int layer_resolve(layer *l, const char *root, const char *arch, char *msg, size_
 
 /* The LD_LIBRARY_PATH this process should run with, given the current one (may be NULL):
  * <arch>/lib first, then the current value, then the neutral <root>/lib unless already
- * there. Returns 1 when it differs from `current` (a re-exec is needed), 0 when not,
+ * there. Returns 1 when it differs from `current`, 0 when not,
  * -1 when it does not fit in out. */
 int layer_library_path(const layer *l, const char *current, char *out, size_t out_len);
 

@@ -3,7 +3,7 @@
 
 CC_x86_64 := gcc
 CC_arm64  := aarch64-linux-gnu-gcc
-SRCS := src/main.c src/runtime_api.c src/extension.c src/python.c src/layer.c src/handler.c src/elf.c src/doctor.c
+SRCS := src/main.c src/runtime_api.c src/extension.c src/python.c src/layer.c src/loader.c src/handler.c src/elf.c src/doctor.c
 OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o $(OUT)/obj/bytecode.o
 
 # src/runtime.py precompiled by every Python 3.9+ this machine has (bytecode is the same on
@@ -52,7 +52,8 @@ $(BUILD)/cjson/%/.stamp: scripts/cjson-static.sh scripts/debian-source.sh | $(BU
 	bash scripts/cjson-static.sh $*
 
 BOOTSTRAP_CFLAGS = $(CFLAGS_COMMON) $(SYSROOT_FLAGS) $(PY_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(EXTRA_CFLAGS)
-BOOTSTRAP_LDFLAGS = $(SYSROOT_FLAGS) -Wl,-O1,--as-needed,-z,now $(EXTRA_LDFLAGS)
+# The one exported symbol: dlopen, so every dlopen in the process goes through src/loader.c.
+BOOTSTRAP_LDFLAGS = $(SYSROOT_FLAGS) -Wl,-O1,--as-needed,-z,now,--dynamic-list=mk/bootstrap.dynlist $(EXTRA_LDFLAGS)
 BOOTSTRAP_LIBS = $(CURL_LIBS) $(CJSON_LIBS) -ldl
 
 .PHONY: bootstrap
@@ -61,7 +62,7 @@ ifeq ($(ARCH),$(HOST_ARCH))
 	@cmp -s $(OUT)/bootstrap ./bootstrap || { cp $(OUT)/bootstrap ./bootstrap.tmp && mv -f ./bootstrap.tmp ./bootstrap; }
 endif
 
-$(OUT)/bootstrap: $(OBJS)
+$(OUT)/bootstrap: $(OBJS) mk/bootstrap.dynlist
 	$(CC_$(ARCH)) $(BOOTSTRAP_LDFLAGS) -o $@ $(OBJS) $(BOOTSTRAP_LIBS)
 
 $(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps $(CURL_DEP) $(CJSON_STAMP_$(ARCH)) $(SYSROOT_STAMP_$(ARCH))

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ typedef struct {
     uint64_t shoff, shnum, shentsize;
     uint64_t str_off, str_size;
     int has_strtab;
+    int needed_only; /* names only: skip the version needs and the symbol scan */
     char *err;
     size_t err_len;
 } elf_parser;
@@ -399,9 +401,9 @@ static int elf_parse_dynamic(elf_parser *p, uint64_t off, uint64_t size, elf_inf
         rc = elf_setup_strtab(p, d);
     if (!rc)
         rc = elf_take_strings(p, d, info);
-    if (!rc && d->has_verneed)
+    if (!rc && d->has_verneed && !p->needed_only)
         rc = elf_read_verneed(p, d, info, &glibc_index);
-    if (!rc)
+    if (!rc && !p->needed_only)
         elf_find_glibc_symbol(p, d, info, glibc_index);
     free(d);
     return rc;
@@ -425,9 +427,10 @@ static int elf_parse_body(elf_parser *p, elf_info *info)
     return has_dyn ? elf_parse_dynamic(p, dyn_off, dyn_size, info) : ELF_OK;
 }
 
-int elf_parse(const void *buf, size_t len, elf_info *info, char *err, size_t err_len)
+static int elf_parse_with(const void *buf, size_t len, int needed_only, elf_info *info, char *err,
+                          size_t err_len)
 {
-    elf_parser p = {.r = {.b = buf, .n = len}, .err = err, .err_len = err_len};
+    elf_parser p = {.r = {.b = buf, .n = len}, .needed_only = needed_only, .err = err, .err_len = err_len};
     int rc;
     memset(info, 0, sizeof *info);
     if (err && err_len)
@@ -441,6 +444,11 @@ int elf_parse(const void *buf, size_t len, elf_info *info, char *err, size_t err
     if (rc)
         elf_info_free(info);
     return rc;
+}
+
+int elf_parse(const void *buf, size_t len, elf_info *info, char *err, size_t err_len)
+{
+    return elf_parse_with(buf, len, 0, info, err, err_len);
 }
 
 static int elf_io_fail(char *err, size_t err_len, const char *what, const char *path)
@@ -464,27 +472,37 @@ static int elf_read_fd(int fd, size_t size, uint8_t *buf)
     return 0;
 }
 
-int elf_load(const char *path, elf_info *info, char *err, size_t err_len)
+/* Opens a regular file of at most ELF_MAX_FILE bytes; returns the fd and its size, or -1. */
+static int elf_open(const char *path, size_t *size, char *err, size_t err_len)
 {
     struct stat st;
-    memset(info, 0, sizeof *info);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return elf_io_fail(err, err_len, "open", path);
+        return elf_io_fail(err, err_len, "open", path), -1;
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
         errno = e;
-        return elf_io_fail(err, err_len, "stat", path);
+        return elf_io_fail(err, err_len, "stat", path), -1;
     }
     if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > ELF_MAX_FILE) {
         close(fd);
         if (err && err_len)
             snprintf(err, err_len, "%s is %s", path,
                      S_ISREG(st.st_mode) ? "too large to inspect" : "not a regular file");
-        return ELF_IO;
+        return -1;
     }
-    size_t size = (size_t)st.st_size;
+    *size = (size_t)st.st_size;
+    return fd;
+}
+
+int elf_load(const char *path, elf_info *info, char *err, size_t err_len)
+{
+    size_t size;
+    memset(info, 0, sizeof *info);
+    int fd = elf_open(path, &size, err, err_len);
+    if (fd < 0)
+        return ELF_IO;
     uint8_t *buf = malloc(size ? size : 1);
     if (!buf || elf_read_fd(fd, size, buf) < 0) {
         free(buf);
@@ -494,6 +512,24 @@ int elf_load(const char *path, elf_info *info, char *err, size_t err_len)
     close(fd);
     int rc = elf_parse(buf, size, info, err, err_len);
     free(buf);
+    return rc;
+}
+
+/* Mapped, not read: the loader module calls this on every dlopen, and only the pages of
+ * the headers, PT_DYNAMIC and the names are touched. */
+int elf_load_needed(const char *path, elf_info *info, char *err, size_t err_len)
+{
+    size_t size;
+    memset(info, 0, sizeof *info);
+    int fd = elf_open(path, &size, err, err_len);
+    if (fd < 0)
+        return ELF_IO;
+    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (map == MAP_FAILED)
+        return size ? elf_io_fail(err, err_len, "map", path) : ELF_NOT_ELF;
+    int rc = elf_parse_with(map, size, 1, info, err, err_len);
+    munmap(map, size);
     return rc;
 }
 

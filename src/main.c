@@ -2,7 +2,7 @@
  * bootstrap: a custom AWS Lambda runtime for Python.
  *
  * The startup sequence, top to bottom:
- *   1. find this CPU's layer directory and re-exec once so the loader sees its lib/;
+ *   1. find this CPU's layer directory and put its lib/ in front of the library search path;
  *   2. load libpython (BOOTSTRAP_LIBPYTHON, the layer's runtime/, or the system's);
  *   3. start Python, set sys.path and import the handler (failures go to /init/error);
  *      if the function has shutdown hooks, register as an internal extension (for SIGTERM);
@@ -23,6 +23,7 @@
 #include "extension.h"
 #include "handler.h"
 #include "layer.h"
+#include "loader.h"
 #include "python.h"
 #include "runtime_api.h"
 
@@ -80,23 +81,25 @@ static int fail_init(runtime_api *api, const char *type, const char *message)
     return EXIT_INIT_FAILED;
 }
 
-/* Step 1: put the layer's lib/ in front of the loader's path. The loader reads
- * LD_LIBRARY_PATH only at exec, so the process starts over once with it set. */
-static void reexec_with_library_path(const layer *l, char **argv)
+/* Step 1: the layer's lib/ in front of the library search path: in this process through
+ * the loader module (the C library reads LD_LIBRARY_PATH only at exec), in child processes
+ * through LD_LIBRARY_PATH itself. */
+static int use_layer_libraries(const layer *l, char *msg, size_t msg_len)
 {
-    if (getenv(LAYER_ENV_REEXEC_GUARD)) {
-        unsetenv(LAYER_ENV_REEXEC_GUARD); /* keep the handler's environment as it was given */
-        return;
-    }
     static char wanted[16384];
-    if (layer_library_path(l, getenv("LD_LIBRARY_PATH"), wanted, sizeof(wanted)) != 1)
-        return;
+    const char *started_with = getenv("LD_LIBRARY_PATH");
+    int changed = layer_library_path(l, started_with, wanted, sizeof(wanted));
+    if (changed < 0) {
+        snprintf(msg, msg_len, "LD_LIBRARY_PATH with %s/lib in front is longer than %zu bytes", l->arch_dir,
+                 sizeof(wanted));
+        return -1;
+    }
+    if (!changed)
+        return 0;
+    if (loader_use_library_path(wanted, started_with, msg, msg_len) < 0)
+        return -1;
     setenv("LD_LIBRARY_PATH", wanted, 1);
-    setenv(LAYER_ENV_REEXEC_GUARD, "1", 1);
-    execv("/proc/self/exe", argv);
-    fprintf(stderr, "bootstrap: warning: re-exec with LD_LIBRARY_PATH=%s failed (%s); libraries in %s/lib may not load\n",
-            wanted, strerror(errno), l->arch_dir);
-    unsetenv(LAYER_ENV_REEXEC_GUARD);
+    return 0;
 }
 
 /* Step 2: the first libpython that loads, in order of precedence. */
@@ -241,9 +244,8 @@ int main(int argc, char **argv)
     layer_root = (layer_root && *layer_root) ? layer_root : LAYER_DEFAULT_ROOT;
     uname(&host);
     int layer_ok = layer_arch_from_machine(host.machine, arch, sizeof(arch), msg, sizeof(msg)) == 0 &&
-                   layer_resolve(&lay, layer_root, arch, msg, sizeof(msg)) == 0;
-    if (layer_ok)
-        reexec_with_library_path(&lay, argv);
+                   layer_resolve(&lay, layer_root, arch, msg, sizeof(msg)) == 0 &&
+                   use_layer_libraries(&lay, msg, sizeof(msg)) == 0;
 
     const char *address = getenv("AWS_LAMBDA_RUNTIME_API");
     address = address && *address ? address : DEFAULT_RUNTIME_API;

@@ -399,6 +399,28 @@ static void test_load_real_file(void **state)
     elf_info_free(&info);
 }
 
+/* The loader's reader: the same names as the full read, no version facts, same errors. */
+static void test_load_needed(void **state)
+{
+    (void)state;
+    elf_info full, names;
+    char err[160];
+    assert_int_equal(elf_load("/proc/self/exe", &full, err, sizeof err), ELF_OK);
+    assert_int_equal(elf_load_needed("/proc/self/exe", &names, err, sizeof err), ELF_OK);
+    assert_int_equal(names.n_needed, full.n_needed);
+    assert_true(names.n_needed > 0);
+    for (size_t i = 0; i < names.n_needed; i++)
+        assert_string_equal(names.needed[i], full.needed[i]);
+    assert_string_equal(names.glibc_max, "");
+    assert_string_not_equal(full.glibc_max, "");
+    elf_info_free(&full);
+    elf_info_free(&names);
+    assert_int_equal(elf_load_needed("/nonexistent/libx.so", &names, err, sizeof err), ELF_IO);
+    assert_string_equal(err, "cannot open /nonexistent/libx.so: No such file or directory");
+    assert_int_equal(elf_load_needed("/etc/hostname", &names, err, sizeof err), ELF_NOT_ELF);
+    assert_int_equal(elf_load_needed("/dev/null", &names, err, sizeof err), ELF_IO);
+}
+
 static void test_load_errors(void **state)
 {
     (void)state;
@@ -454,6 +476,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_version_cmp),
         cmocka_unit_test(test_machine_names),
         cmocka_unit_test(test_load_real_file),
+        cmocka_unit_test(test_load_needed),
         cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests_name("elf", tests, NULL, NULL);

@@ -39,7 +39,8 @@ def compose_root(tmp_path, lib_from=(), python_from=()):
 
 
 def greet_files(arch):
-    return (os.path.join(NATIVE_EXT, arch, "lib", "libgreet.so.1"),
+    """(the libraries for <arch>/lib, the extension module for <arch>/python)"""
+    return ([os.path.join(NATIVE_EXT, arch, "lib", name) for name in ("libgreet.so.1", "libgreetname.so.1")],
             os.path.join(NATIVE_EXT, arch, "python", "greet.abi3.so"))
 
 
@@ -55,8 +56,8 @@ def init_error(stub_api, handler, root, env=None):
 
 
 def test_native_extension_with_its_library_in_arch_lib(function, tmp_path):
-    lib, ext = greet_files(ARCH)
-    root = compose_root(tmp_path, lib_from=[lib], python_from=[ext])
+    libs, ext = greet_files(ARCH)
+    root = compose_root(tmp_path, lib_from=libs, python_from=[ext])
     f = function("native.handler", env={"BOOTSTRAP_LAYER_ROOT": str(root)})
     r = f.invoke({})
     assert r.status == 200, (r, f.output())
@@ -80,9 +81,9 @@ def test_missing_native_library_is_explained(stub_api, tmp_path):
 
 
 def test_wrong_arch_extension_is_explained(stub_api, tmp_path):
-    lib, _ = greet_files(ARCH)
+    libs, _ = greet_files(ARCH)
     _, wrong_ext = greet_files(OTHER_ARCH)
-    root = compose_root(tmp_path, lib_from=[lib], python_from=[wrong_ext])
+    root = compose_root(tmp_path, lib_from=libs, python_from=[wrong_ext])
     code, error_type, doc = init_error(stub_api, "native.handler", root)
     assert code == 1
     assert error_type == "Runtime.ImportModuleError"
@@ -128,11 +129,52 @@ def test_pythonpath_turns_layer_dirs_off(function, tmp_path):
     assert str(root / ARCH / "python") not in sys_path
 
 
-def test_reexec_keeps_the_environment(function, tmp_path):
+def test_environment_gets_the_library_path_and_nothing_else(function, tmp_path):
     root = compose_root(tmp_path)
     f = function("paths.handler", env={"BOOTSTRAP_LAYER_ROOT": str(root), "MY_SETTING": "a=b c",
                                        "LD_LIBRARY_PATH": "/lib64:/usr/lib64"})
     body = f.invoke({}).json()
     assert body["ld_library_path"] == f"{root / ARCH / 'lib'}:/lib64:/usr/lib64"
     assert "MY_SETTING" in body["env_keys"]
-    assert "BOOTSTRAP_REEXEC" not in body["env_keys"]
+
+
+# --- the loader (src/loader.c): <arch>/lib in front without restarting the process --------
+
+def loader_function(function, tmp_path, started_path="/lib64:/usr/lib64"):
+    libs, ext = greet_files(ARCH)
+    root = compose_root(tmp_path, lib_from=libs, python_from=[ext])
+    return function("loading.handler", env={"BOOTSTRAP_LAYER_ROOT": str(root), "LD_LIBRARY_PATH": started_path})
+
+
+def test_arch_lib_comes_before_the_path_the_process_started_with(function, tmp_path):
+    # libgreetname.so.1 is also in a directory of the starting LD_LIBRARY_PATH, saying "shadow":
+    # the layer's copy must win for the extension's dependency chain and for a bare name.
+    shadow = os.path.join(NATIVE_EXT, ARCH, "shadow")
+    f = loader_function(function, tmp_path, started_path=f"{shadow}:/lib64")
+    r = f.invoke({})
+    assert r.status == 200, (r, f.output())
+    assert r.json() == {"greeting": f"Hello from libgreet on {ARCH}!", "name_from": ARCH}
+
+
+def test_bare_name_is_found_in_arch_lib(function, tmp_path):
+    f = loader_function(function, tmp_path)
+    r = f.invoke({"soname": "libgreetname.so.1"})
+    assert r.status == 200, (r, f.output())
+    assert r.json() == {"arch": ARCH}
+
+
+def test_bare_name_found_nowhere_fails_as_usual(function, tmp_path):
+    f = loader_function(function, tmp_path)
+    r = f.invoke({"soname": "libgreetmissing.so.1"})
+    body = r.json()
+    assert body["errorType"] == "OSError"
+    assert body["errorMessage"].startswith("libgreetmissing.so.1: cannot open shared object file"), body
+
+
+def test_a_library_keeps_its_runpath_for_its_own_dlopen(function, tmp_path):
+    # libgreetloader.so dlopen()s "libgreetplugin.so" found only through its RUNPATH
+    # ($ORIGIN/plugins): the C library must still see it, not the bootstrap, as the caller.
+    f = loader_function(function, tmp_path)
+    r = f.invoke({"library": os.path.join(NATIVE_EXT, ARCH, "runpath", "libgreetloader.so")})
+    assert r.status == 200, (r, f.output())
+    assert r.json() == {"plugin": f"plugin on {ARCH}"}

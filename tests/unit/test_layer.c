@@ -117,7 +117,7 @@ static void test_library_path(void **state)
     snprintf(expected, sizeof(expected), "%s/x86_64/lib:%s", root, current);
     assert_string_equal(out, expected);
 
-    /* Already in place: no re-exec. */
+    /* Already in place: nothing to change. */
     char again[PATH_MAX * 4];
     assert_int_equal(layer_library_path(&l, out, again, sizeof(again)), 0);
     assert_string_equal(again, out);

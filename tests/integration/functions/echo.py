@@ -25,7 +25,6 @@ def whoami(event, context):
         "sys_path": sys.path,
         "executable": sys.executable,
         "ld_library_path": os.environ.get("LD_LIBRARY_PATH"),
-        "reexec_guard": os.environ.get("BOOTSTRAP_REEXEC"),
     }
 
 
