@@ -35,6 +35,10 @@ typedef struct elf_info {
     char glibc_max[32];   /* highest GLIBC_x.y in .gnu.version_r, "" if none */
     char glibc_sym[64];   /* a symbol bound to that version, "" if unknown */
     char glibcxx_max[32]; /* highest GLIBCXX_x.y.z needed, "" if none */
+    /* The relocation tables the dynamic loader reads, when they lie in a read-only segment
+     * (virtual addresses; size 0 = none or writable): DT_RELA/DT_RELASZ, DT_REL/DT_RELSZ,
+     * DT_JMPREL/DT_PLTRELSZ, DT_RELR/DT_RELRSZ. */
+    struct { uint64_t vaddr, size; } relocs[4];
 } elf_info;
 
 /* Parse an ELF image held in memory.  Never reads outside buf[0..len) and

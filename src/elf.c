@@ -33,7 +33,7 @@ typedef struct {
 } elf_reader;
 
 typedef struct {
-    uint64_t vaddr, off, filesz;
+    uint64_t vaddr, off, filesz, flags;
 } elf_segment;
 
 typedef struct {
@@ -56,7 +56,13 @@ typedef struct {
     uint64_t verneed, verneednum, versym, symtab, hash;
     int has_strtab, has_strsz, has_soname, has_rpath, has_runpath;
     int has_verneed, has_versym, has_symtab, has_hash;
+    uint64_t reloc_vaddr[4], reloc_size[4]; /* as elf_info.relocs */
 } elf_dynamic;
+
+#ifndef DT_RELRSZ
+#define DT_RELRSZ 35
+#define DT_RELR 36
+#endif
 
 static int elf_fail(elf_parser *p, const char *fmt, ...)
 {
@@ -143,16 +149,17 @@ static int elf_parse_phdrs(elf_parser *p, uint64_t phoff, uint64_t phnum, uint64
     if (!p->loads)
         return elf_fail(p, "out of memory");
     for (uint64_t i = 0; i < phnum; i++) {
-        uint64_t base = phoff + i * phentsize, type, off, vaddr, filesz;
+        uint64_t base = phoff + i * phentsize, type, off, vaddr, filesz, flags;
         if (ELF_GET(r, base, Phdr, p_type, &type) || ELF_GET(r, base, Phdr, p_offset, &off) ||
-            ELF_GET(r, base, Phdr, p_vaddr, &vaddr) || ELF_GET(r, base, Phdr, p_filesz, &filesz))
+            ELF_GET(r, base, Phdr, p_vaddr, &vaddr) || ELF_GET(r, base, Phdr, p_filesz, &filesz) ||
+            ELF_GET(r, base, Phdr, p_flags, &flags))
             return elf_fail(p, "program header %llu is truncated", (unsigned long long)i);
         if (type == PT_LOAD) {
             /* A cut-off upload keeps its headers but loses the segment data. */
             if (!elf_in_file(r, off, filesz))
                 return elf_fail(p, "segment %llu extends past the end of the file (truncated?)",
                                 (unsigned long long)i);
-            p->loads[p->n_loads++] = (elf_segment){vaddr, off, filesz};
+            p->loads[p->n_loads++] = (elf_segment){vaddr, off, filesz, flags};
         } else if (type == PT_DYNAMIC && !*has_dyn) {
             if (!elf_in_file(r, off, filesz))
                 return elf_fail(p, "PT_DYNAMIC lies outside the file (truncated?)");
@@ -162,6 +169,17 @@ static int elf_parse_phdrs(elf_parser *p, uint64_t phoff, uint64_t phnum, uint64
         }
     }
     return ELF_OK;
+}
+
+/* Does [va, va+size) lie in one segment the loader maps read-only? */
+static int elf_in_readonly_load(const elf_parser *p, uint64_t va, uint64_t size)
+{
+    for (size_t i = 0; i < p->n_loads; i++) {
+        const elf_segment *s = &p->loads[i];
+        if (va >= s->vaddr && va - s->vaddr <= s->filesz && size <= s->filesz - (va - s->vaddr))
+            return !(s->flags & PF_W);
+    }
+    return 0;
 }
 
 /* Translate a virtual address to a file offset the way the loader maps it. */
@@ -191,6 +209,14 @@ static void elf_dynamic_take(elf_dynamic *d, uint64_t tag, uint64_t val)
     case DT_VERSYM: d->versym = val; d->has_versym = 1; break;
     case DT_SYMTAB: d->symtab = val; d->has_symtab = 1; break;
     case DT_HASH: d->hash = val; d->has_hash = 1; break;
+    case DT_RELA: d->reloc_vaddr[0] = val; break;
+    case DT_RELASZ: d->reloc_size[0] = val; break;
+    case DT_REL: d->reloc_vaddr[1] = val; break;
+    case DT_RELSZ: d->reloc_size[1] = val; break;
+    case DT_JMPREL: d->reloc_vaddr[2] = val; break;
+    case DT_PLTRELSZ: d->reloc_size[2] = val; break;
+    case DT_RELR: d->reloc_vaddr[3] = val; break;
+    case DT_RELRSZ: d->reloc_size[3] = val; break;
     default: break;
     }
 }
@@ -397,6 +423,11 @@ static int elf_parse_dynamic(elf_parser *p, uint64_t off, uint64_t size, elf_inf
     if (!d)
         return elf_fail(p, "out of memory");
     rc = elf_read_dynamic(p, off, size, d);
+    for (int i = 0; i < 4; i++) { /* only tables the loader cannot have written to */
+        int readonly = d->reloc_vaddr[i] && elf_in_readonly_load(p, d->reloc_vaddr[i], d->reloc_size[i]);
+        info->relocs[i].vaddr = readonly ? d->reloc_vaddr[i] : 0;
+        info->relocs[i].size = readonly ? d->reloc_size[i] : 0;
+    }
     if (!rc && (d->n_needed || d->has_soname || d->has_rpath || d->has_runpath || d->has_verneed))
         rc = elf_setup_strtab(p, d);
     if (!rc)

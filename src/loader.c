@@ -5,12 +5,15 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "elf.h"
 
@@ -222,4 +225,25 @@ int loader_use_library_path(const char *wanted, const char *started_with, char *
         loader.active |= d->n_names > 0;
     }
     return 0;
+}
+
+size_t loader_release_relocations(void *handle, const char *path)
+{
+    struct link_map *map = NULL;
+    elf_info info;
+    if (!handle || dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map || elf_load_needed(path, &info, NULL, 0) != ELF_OK)
+        return 0;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    size_t released = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!info.relocs[i].size)
+            continue;
+        /* whole pages only: the tables share their first and last page with other data */
+        uintptr_t start = (map->l_addr + (uintptr_t)info.relocs[i].vaddr + page - 1) & ~(page - 1);
+        uintptr_t end = (map->l_addr + (uintptr_t)(info.relocs[i].vaddr + info.relocs[i].size)) & ~(page - 1);
+        if (end > start && madvise((void *)start, end - start, MADV_DONTNEED) == 0)
+            released += end - start;
+    }
+    elf_info_free(&info);
+    return released;
 }

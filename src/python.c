@@ -13,6 +13,7 @@
 #include <Python.h>
 
 #include "python.h"
+#include "loader.h"
 
 #include <dlfcn.h>
 #include <signal.h>
@@ -74,6 +75,9 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
     X(PyImport_ImportModule)                                                                                     \
     X(PyErr_CheckSignals)                                                                                        \
     X(PyErr_ExceptionMatches)                                                                                    \
+    X(PyObject_Call)                                                                                             \
+    X(PyDict_Size)                                                                                               \
+    X(PyUnicode_EncodeFSDefault)                                                                                 \
     X(PyLong_FromLong)
 
 typedef struct {
@@ -111,6 +115,7 @@ struct python {
     python_explain_fn explain;
     char arch[16];
     PyMethodDef explain_def;
+    PyMethodDef compile_def;
     char fallback[512];
 };
 
@@ -162,6 +167,7 @@ python *python_load(const char *library, char *msg, size_t msg_len)
         free(py);
         return NULL;
     }
+    loader_release_relocations(py->handle, py->library);
     int major = 0, minor = 0;
     if (sscanf(py->api.Py_GetVersion(), "%d.%d", &major, &minor) != 2 || major != 3 || minor < 9) {
         snprintf(msg, msg_len, "%s is Python %.20s; bootstrap needs Python 3.9 or newer", py->library,
@@ -299,6 +305,44 @@ static PyObject *explain_shared_object(PyObject *self, PyObject *args)
     return str_of(py, finding);
 }
 
+/* compile_source(fallback, data, path, **kwargs): importlib's SourceLoader.source_to_code
+ * (runtime.py installs it). The built-in compile() asks first whether its argument is an
+ * AST, and the first such question builds every one of ast's node types: about 1.3 ms of a
+ * cold start that Py_CompileString, the same compilation of the same bytes, does not pay.
+ * Anything but (bytes without NUL, str) goes to `fallback`, importlib's own function. */
+static PyObject *compile_source(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    python *py = the_python;
+    Py_ssize_t nargs = py->api.PyTuple_Size(args);
+    PyObject *fallback = nargs == 3 ? py->api.PyTuple_GetItem(args, 0) : NULL;
+    if (!fallback)
+        return NULL;
+    char *source = NULL, *c_path = NULL;
+    Py_ssize_t source_len = 0, path_len = 0;
+    PyObject *path = NULL;
+    /* (through _call_with_frames_removed's **kwds, no keywords arrive as an empty dict) */
+    if ((!kwargs || py->api.PyDict_Size(kwargs) == 0) && py->api.PyBytes_AsStringAndSize(py->api.PyTuple_GetItem(args, 1), &source, &source_len) == 0 &&
+        !memchr(source, '\0', (size_t)source_len) &&
+        (path = py->api.PyUnicode_EncodeFSDefault(py->api.PyTuple_GetItem(args, 2))) &&
+        py->api.PyBytes_AsStringAndSize(path, &c_path, &path_len) == 0 && !memchr(c_path, '\0', (size_t)path_len)) {
+        PyObject *code = py->api.Py_CompileString(source, c_path, Py_file_input);
+        py->api.Py_DecRef(path);
+        return code;
+    }
+    py->api.Py_DecRef(path);
+    py->api.PyErr_Clear();
+    PyObject *rest = py->api.PyTuple_New(3); /* (None, data, path): fallback is unbound */
+    for (Py_ssize_t i = 0; rest && i < 3; i++) {
+        PyObject *item = i ? py->api.PyTuple_GetItem(args, i) : py->api.none;
+        py->api.Py_IncRef(item);
+        py->api.PyTuple_SetItem(rest, i, item);
+    }
+    PyObject *code = rest ? py->api.PyObject_Call(fallback, rest, kwargs) : NULL;
+    py->api.Py_DecRef(rest);
+    return code;
+}
+
 static PyObject *string_tuple(python *py, const char *const *items, int count)
 {
     PyObject *t = py->api.PyTuple_New(count);
@@ -393,11 +437,17 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
 
     py->explain_def = (PyMethodDef){"explain", explain_shared_object, METH_VARARGS, NULL};
     PyObject *explain = py->api.PyCMethod_New(&py->explain_def, NULL, NULL, NULL);
+    py->compile_def = (PyMethodDef){"compile_source", (PyCFunction)(void (*)(void))compile_source,
+                                    METH_VARARGS | METH_KEYWORDS, NULL};
+    /* 3.9's Py_CompileString reads the bytes as UTF-8 whatever their coding cookie says. */
+    PyObject *compiler = py->minor >= 10 ? py->api.PyCMethod_New(&py->compile_def, NULL, NULL, NULL) : py->api.none;
+    if (compiler == py->api.none)
+        py->api.Py_IncRef(compiler);
     PyObject *args[] = {
         str_of(py, opt->handler_spec), str_of(py, opt->module), str_of(py, opt->function),
         str_of(py, opt->malformed),    str_of(py, opt->task_root),
         string_tuple(py, opt->site_dirs, opt->site_dir_count), explain, py->api.PyLong_FromLong(opt->wakeup_fd),
-        str_of(py, opt->python_home ? "layer" : "full"),
+        str_of(py, opt->python_home ? "layer" : "full"), compiler,
     };
     const size_t nargs = sizeof(args) / sizeof(args[0]);
     PyObject *result = NULL;
@@ -406,7 +456,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         complete = complete && args[i];
     if (complete)
         result = py->api.PyObject_CallFunctionObjArgs(init, args[0], args[1], args[2], args[3], args[4], args[5],
-                                                      args[6], args[7], args[8], NULL);
+                                                      args[6], args[7], args[8], args[9], NULL);
     for (size_t i = 0; i < nargs; i++)
         py->api.Py_DecRef(args[i]);
     py->api.Py_DecRef(init);

@@ -399,6 +399,30 @@ static void test_load_real_file(void **state)
     elf_info_free(&info);
 }
 
+/* Relocation tables are reported only where the loader maps them read-only: the loader
+ * module hands their pages back after a load, which must never touch written data. */
+static void test_relocation_tables(void **state)
+{
+    (void)state;
+    elf_info info;
+    char err[160];
+    img m = img_make(1, 0, EM_X86_64);
+    img_dyn(&m, 8, DT_RELA, 0x10000 + 700);
+    img_dyn(&m, 9, DT_RELASZ, 48);
+    img_dyn(&m, 10, DT_JMPREL, 0x10000 + 900);
+    img_dyn(&m, 11, DT_PLTRELSZ, 200); /* runs past the end of the segment */
+    assert_int_equal(img_parse(&m, &info, err), ELF_OK);
+    assert_int_equal(info.relocs[0].vaddr, 0x10000 + 700);
+    assert_int_equal(info.relocs[0].size, 48);
+    assert_int_equal(info.relocs[2].size, 0);
+    assert_int_equal(info.relocs[1].size + info.relocs[3].size, 0);
+    elf_info_free(&info);
+    IMG_SET(&m, PH_OFF, Phdr, p_flags, PF_R | PF_W); /* now the segment is writable */
+    assert_int_equal(img_parse(&m, &info, err), ELF_OK);
+    assert_int_equal(info.relocs[0].size, 0);
+    elf_info_free(&info);
+}
+
 /* The loader's reader: the same names as the full read, no version facts, same errors. */
 static void test_load_needed(void **state)
 {
@@ -476,6 +500,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_version_cmp),
         cmocka_unit_test(test_machine_names),
         cmocka_unit_test(test_load_real_file),
+        cmocka_unit_test(test_relocation_tables),
         cmocka_unit_test(test_load_needed),
         cmocka_unit_test(test_load_errors),
     };

@@ -1,0 +1,3 @@
+# A syntax error, imported lazily by compiling.lazy_syntax_error.
+def broken(:
+    pass
