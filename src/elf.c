@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,11 +24,22 @@
 #define ELF_MAX_VERNAUX 8192
 #define ELF_MAX_SYMS (1u << 20)
 
+/* File mode (elf_load_needed): the bytes come through a window refilled with pread, so a
+ * 7 MB library costs a few small reads instead of a mapping and its page faults. */
+#define ELF_WINDOW 4096
 typedef struct {
-    const uint8_t *b;
-    size_t n;
+    int fd;
+    uint64_t off;
+    size_t len;
+    uint8_t buf[ELF_WINDOW];
+} elf_window;
+
+typedef struct {
+    const uint8_t *b; /* the whole file in memory, or NULL in file mode */
+    size_t n;         /* the file's size */
     int is64;
     int msb;
+    elf_window *w;    /* file mode */
 } elf_reader;
 
 typedef struct {
@@ -75,13 +85,52 @@ static int elf_fail(elf_parser *p, const char *fmt, ...)
     return ELF_MALFORMED;
 }
 
+/* Up to `want` bytes of the file from `off` (at least 1, at most what the file and, in file
+ * mode, the window hold): a pointer and *got, or NULL past the end or on a read error. */
+static const uint8_t *elf_span(const elf_reader *r, uint64_t off, size_t want, size_t *got)
+{
+    if (off >= r->n)
+        return NULL;
+    size_t left = (size_t)(r->n - off);
+    if (r->b) {
+        *got = want < left ? want : left;
+        return r->b + off;
+    }
+    elf_window *w = r->w;
+    if (off < w->off || off - w->off >= w->len || (want <= ELF_WINDOW && want > w->len - (off - w->off) &&
+                                                   w->off + w->len < r->n)) {
+        /* from the page boundary below, so nearby reads (a soname, then the needed names
+         * just before it) share one window, unless that would cut the wanted bytes short */
+        uint64_t start = off & ~(uint64_t)(ELF_WINDOW - 1);
+        if (want <= ELF_WINDOW && off - start > ELF_WINDOW - want)
+            start = off;
+        size_t len = r->n - start < ELF_WINDOW ? (size_t)(r->n - start) : ELF_WINDOW;
+        ssize_t n;
+        do
+            n = pread(w->fd, w->buf, len, (off_t)start);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0 || (uint64_t)n <= off - start) {
+            w->len = 0;
+            return NULL;
+        }
+        w->off = start;
+        w->len = (size_t)n;
+    }
+    size_t avail = w->len - (size_t)(off - w->off);
+    *got = want < avail ? want : avail;
+    return w->buf + (off - w->off);
+}
+
 /* Read an unsigned integer of `size` bytes at `off` in the file's byte order. */
 static int elf_read_uint(const elf_reader *r, uint64_t off, size_t size, uint64_t *out)
 {
+    size_t got = 0;
     if (off > r->n || size > r->n - off)
         return -1;
+    const uint8_t *p = elf_span(r, off, size, &got);
+    if (!p || got < size)
+        return -1;
     uint64_t v = 0;
-    const uint8_t *p = r->b + off;
     for (size_t i = 0; i < size; i++)
         v = (v << 8) | p[r->msb ? i : size - 1 - i];
     *out = v;
@@ -116,8 +165,9 @@ static int elf_in_file(const elf_reader *r, uint64_t off, uint64_t size)
 
 static int elf_parse_ident(elf_parser *p, elf_info *info)
 {
-    const uint8_t *b = p->r.b;
-    if (p->r.n < EI_NIDENT)
+    size_t got = 0;
+    const uint8_t *b = elf_span(&p->r, 0, EI_NIDENT, &got);
+    if (!b || got < EI_NIDENT)
         return elf_fail(p, "truncated ELF identification (%zu bytes)", p->r.n);
     if (b[EI_CLASS] != ELFCLASS32 && b[EI_CLASS] != ELFCLASS64)
         return elf_fail(p, "unknown ELF class %u", b[EI_CLASS]);
@@ -261,9 +311,10 @@ static const char *elf_string(const elf_parser *p, uint64_t idx)
 {
     if (!p->has_strtab || idx >= p->str_size)
         return NULL;
-    const char *s = (const char *)p->r.b + p->str_off + idx;
-    size_t room = (size_t)(p->str_size - idx);
-    return memchr(s, '\0', room) ? s : NULL;
+    size_t room = (size_t)(p->str_size - idx), got = 0;
+    /* (in file mode a name must end within one window: 4 KB, far beyond any real name) */
+    const char *s = (const char *)elf_span(&p->r, p->str_off + idx, room, &got);
+    return s && memchr(s, '\0', got) ? s : NULL;
 }
 
 static int elf_dup_string(elf_parser *p, uint64_t idx, const char *what, char **out)
@@ -458,15 +509,19 @@ static int elf_parse_body(elf_parser *p, elf_info *info)
     return has_dyn ? elf_parse_dynamic(p, dyn_off, dyn_size, info) : ELF_OK;
 }
 
-static int elf_parse_with(const void *buf, size_t len, int needed_only, elf_info *info, char *err,
+/* buf: the whole file; or NULL and `window` (file mode, names only). */
+static int elf_parse_with(const void *buf, size_t len, elf_window *window, elf_info *info, char *err,
                           size_t err_len)
 {
-    elf_parser p = {.r = {.b = buf, .n = len}, .needed_only = needed_only, .err = err, .err_len = err_len};
+    elf_parser p = {.r = {.b = buf, .n = len, .w = window}, .needed_only = window != NULL, .err = err,
+                    .err_len = err_len};
     int rc;
+    size_t got = 0;
     memset(info, 0, sizeof *info);
     if (err && err_len)
         err[0] = '\0';
-    if (!elf_is_elf(buf, len))
+    const uint8_t *magic = elf_span(&p.r, 0, SELFMAG, &got);
+    if (!magic || !elf_is_elf(magic, got))
         return ELF_NOT_ELF;
     rc = elf_parse_ident(&p, info);
     if (!rc)
@@ -479,7 +534,7 @@ static int elf_parse_with(const void *buf, size_t len, int needed_only, elf_info
 
 int elf_parse(const void *buf, size_t len, elf_info *info, char *err, size_t err_len)
 {
-    return elf_parse_with(buf, len, 0, info, err, err_len);
+    return elf_parse_with(buf, len, NULL, info, err, err_len);
 }
 
 static int elf_io_fail(char *err, size_t err_len, const char *what, const char *path)
@@ -546,8 +601,8 @@ int elf_load(const char *path, elf_info *info, char *err, size_t err_len)
     return rc;
 }
 
-/* Mapped, not read: the loader module calls this on every dlopen, and only the pages of
- * the headers, PT_DYNAMIC and the names are touched. */
+/* Read through a 4 KB window: the loader module calls this on every dlopen, and mapping a
+ * 7 MB libpython to read three of its pages costs ~0.3 ms of page faults here. */
 int elf_load_needed(const char *path, elf_info *info, char *err, size_t err_len)
 {
     size_t size;
@@ -555,12 +610,15 @@ int elf_load_needed(const char *path, elf_info *info, char *err, size_t err_len)
     int fd = elf_open(path, &size, err, err_len);
     if (fd < 0)
         return ELF_IO;
-    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    elf_window *window = malloc(sizeof *window);
+    if (!window) {
+        close(fd);
+        return elf_io_fail(err, err_len, "read", path);
+    }
+    *window = (elf_window){.fd = fd};
+    int rc = elf_parse_with(NULL, size, window, info, err, err_len);
+    free(window);
     close(fd);
-    if (map == MAP_FAILED)
-        return size ? elf_io_fail(err, err_len, "map", path) : ELF_NOT_ELF;
-    int rc = elf_parse_with(map, size, 1, info, err, err_len);
-    munmap(map, size);
     return rc;
 }
 
