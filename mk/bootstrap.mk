@@ -75,7 +75,7 @@ $(OUT)/obj/embed.o: src/embed.S src/runtime.py
 
 $(BUILD)/gen/runtime-%.bin: src/runtime.py scripts/compile_runtime.py
 	@mkdir -p $(dir $@)
-	$(firstword $(filter %/python$*,$(BYTECODE_PYTHONS))) -I -S scripts/compile_runtime.py src/runtime.py '$(RUNTIME_FILENAME)' $@
+	$(firstword $(filter %/python$*,$(BYTECODE_PYTHONS))) -I -S -X no_debug_ranges scripts/compile_runtime.py src/runtime.py '$(RUNTIME_FILENAME)' $@
 
 # A table of (pointer, length) pairs, ended by a null pointer: bootstrap_runtime_bytecode.
 # Each blob gets a 64 KiB window of its own: only the one that fits the Python is read, and

@@ -4,14 +4,22 @@ Output: the 4-byte magic number of that Python's bytecode, then the marshalled c
 Compiling the runtime at every cold start would cost milliseconds; unmarshalling costs
 well under one. The bootstrap falls back to compiling the embedded source for a Python
 whose bytecode was not built in.
-Usage: python3.X -I -S scripts/compile_runtime.py SOURCE FILENAME OUTPUT
+
+Smaller is faster to unmarshal at every cold start, so the code is compiled without
+docstrings (optimize=2: runtime.py has no assert statements, and relies on no docstring) and,
+from 3.11, without column positions (-X no_debug_ranges, passed by mk/bootstrap.mk: the
+runtime's own frames never reach a user's stack trace): 64 KB -> 54 KB for 3.11.
+Usage: python3.X -I -S -X no_debug_ranges scripts/compile_runtime.py SOURCE FILENAME OUTPUT
 """
 import importlib.util
 import marshal
 import sys
 
-source, filename, output = sys.argv[1:4]
-with open(source, encoding="utf-8") as f:
-    code = compile(f.read(), filename, "exec", dont_inherit=True, optimize=0)
+path, filename, output = sys.argv[1:4]
+with open(path, encoding="utf-8") as f:
+    source = f.read()
+if any(line.lstrip().startswith("assert ") for line in source.splitlines()):
+    sys.exit(f"{path}: optimize=2 would drop its assert statements")
+code = compile(source, filename, "exec", dont_inherit=True, optimize=2)
 with open(output, "wb") as f:
     f.write(importlib.util.MAGIC_NUMBER + marshal.dumps(code))
