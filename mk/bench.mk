@@ -50,7 +50,9 @@ $(BENCH_OUT)/floor: bench/floor.c $(BENCH_OUT)/floor.curl
 # results, exit status 1), never replaced by a stale ./bootstrap.
 # The bootstrap runs with the Python 3.11 runtime layer, as it would on Lambda; bare_python and
 # pure_python run Debian's python3.11, the same version and build.
-BENCH_LAYER := $(LAYERS_OUT)/py3.11-$(HOST_ARCH)
+# (recursive: LAYERS_OUT comes from mk/layers.mk, read after this file; with := the bench ran
+# against "/py3.11-x86_64", i.e. no layer at all, and run.py now refuses a missing layer root)
+BENCH_LAYER = $(LAYERS_OUT)/py3.11-$(HOST_ARCH)
 define bench_run
 	@b=./bootstrap; $(MAKE) --no-print-directory bootstrap layer-py3.11-$(HOST_ARCH) || \
 	  { echo "bench: bootstrap failed to build; it is reported as missing" >&2; b=; }; \
