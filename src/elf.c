@@ -582,44 +582,40 @@ static int elf_open(const char *path, size_t *size, char *err, size_t err_len)
     return fd;
 }
 
-int elf_load(const char *path, elf_info *info, char *err, size_t err_len)
+/* The doctor reads the whole file. The loader module calls this on every dlopen and needs
+ * only the names: it reads through a 4 KB window, as mapping a 7 MB libpython to read three
+ * of its pages costs ~0.3 ms of page faults here. */
+static int elf_load_with(const char *path, int names_only, elf_info *info, char *err, size_t err_len)
 {
     size_t size;
     memset(info, 0, sizeof *info);
     int fd = elf_open(path, &size, err, err_len);
     if (fd < 0)
         return ELF_IO;
-    uint8_t *buf = malloc(size ? size : 1);
-    if (!buf || elf_read_fd(fd, size, buf) < 0) {
-        free(buf);
-        close(fd);
-        return elf_io_fail(err, err_len, "read", path);
+    elf_window *window = names_only ? malloc(sizeof *window) : NULL;
+    uint8_t *buf = names_only ? NULL : malloc(size ? size : 1);
+    int rc;
+    if (names_only ? !window : (!buf || elf_read_fd(fd, size, buf) < 0)) {
+        rc = elf_io_fail(err, err_len, "read", path);
+    } else {
+        if (window)
+            *window = (elf_window){.fd = fd};
+        rc = elf_parse_with(buf, size, window, info, err, err_len);
     }
-    close(fd);
-    int rc = elf_parse(buf, size, info, err, err_len);
     free(buf);
-    return rc;
-}
-
-/* Read through a 4 KB window: the loader module calls this on every dlopen, and mapping a
- * 7 MB libpython to read three of its pages costs ~0.3 ms of page faults here. */
-int elf_load_needed(const char *path, elf_info *info, char *err, size_t err_len)
-{
-    size_t size;
-    memset(info, 0, sizeof *info);
-    int fd = elf_open(path, &size, err, err_len);
-    if (fd < 0)
-        return ELF_IO;
-    elf_window *window = malloc(sizeof *window);
-    if (!window) {
-        close(fd);
-        return elf_io_fail(err, err_len, "read", path);
-    }
-    *window = (elf_window){.fd = fd};
-    int rc = elf_parse_with(NULL, size, window, info, err, err_len);
     free(window);
     close(fd);
     return rc;
+}
+
+int elf_load(const char *path, elf_info *info, char *err, size_t err_len)
+{
+    return elf_load_with(path, 0, info, err, err_len);
+}
+
+int elf_load_needed(const char *path, elf_info *info, char *err, size_t err_len)
+{
+    return elf_load_with(path, 1, info, err, err_len);
 }
 
 void elf_info_free(elf_info *info)
