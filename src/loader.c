@@ -63,12 +63,17 @@ static int loader_join(char *out, const char *dir, const char *name)
     return snprintf(out, PATH_MAX, "%s/%s", dir, name) < PATH_MAX;
 }
 
+/* Is `name` among an added directory's entries? (An empty directory has no table at all.) */
+static int loader_listed(const loader_dir *d, const char *name)
+{
+    return d->n_names && bsearch(&name, d->names, d->n_names, sizeof *d->names, loader_name_cmp);
+}
+
 static int loader_dir_has(const loader_dir *d, const char *name, char *path)
 {
     struct stat st;
     if (d->added)
-        return bsearch(&name, d->names, d->n_names, sizeof *d->names, loader_name_cmp) &&
-               loader_join(path, d->path, name);
+        return loader_listed(d, name) && loader_join(path, d->path, name);
     return loader_join(path, d->path, name) && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -89,7 +94,7 @@ static int loader_may_supply(const char *name)
 {
     for (size_t i = 0; i < loader.n_dirs; i++) {
         const loader_dir *d = &loader.dirs[i];
-        if (d->added && bsearch(&name, d->names, d->n_names, sizeof *d->names, loader_name_cmp))
+        if (d->added && loader_listed(d, name))
             return 1;
     }
     return 0;
@@ -190,7 +195,8 @@ static int loader_list(loader_dir *d, char *msg, size_t msg_len)
         snprintf(msg, msg_len, "cannot list %s: out of memory", d->path);
         return -1;
     }
-    qsort(d->names, d->n_names, sizeof *d->names, loader_name_cmp);
+    if (d->n_names)
+        qsort(d->names, d->n_names, sizeof *d->names, loader_name_cmp);
     return 0;
 }
 
