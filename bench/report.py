@@ -99,8 +99,7 @@ def results_markdown(res):
         f"{res.get('date')}, commit `{res.get('git_commit')}`, took {res.get('elapsed_s')} s",
         f"- host: {h.get('cpu')}, {h.get('cpus')} CPUs, kernel {h.get('kernel')}; "
         f"load average {h.get('loadavg_start')} at start, {h.get('loadavg_end')} at end",
-        f"- cold starts: driver and runtime on CPU {m.get('cold_start_cpu', -1)}; warm and echo: driver on CPU "
-        f"{m.get('pin_driver_cpu')}, runtimes on CPU {m.get('pin_runtime_cpu')} "
+        f"- driver on CPU {m.get('pin_driver_cpu')}, runtimes on CPU {m.get('pin_runtime_cpu')} "
         f"(-1 = not pinned), nice {m.get('nice')}; floor's libcurl: {m.get('floor_libcurl')}",
         f"- {m.get('cold_rounds', 0) * m.get('cold_per_round', 0)} cold starts per runtime (and as many with "
         f".pyc), {fmt(m.get('invokes'))} warm invocations after {fmt(m.get('warmup'))} warm-up",

@@ -212,19 +212,17 @@ class Bench:
         }
         return {k: v for k, v in specs.items() if k in self.selected}
 
-    def driver(self, mode, name, argv, env, extra, multi=None, cpu=None):
+    def driver(self, mode, name, argv, env, extra, multi=None):
         """One driver run. `multi`: {name: argv} of runtimes served side by side
-        (warm/echo), instead of the single `name`/`argv`. `cpu`: pin driver and
-        runtime there instead of what --pin says."""
+        (warm/echo), instead of the single `name`/`argv`."""
         a = self.args
         cmd = [os.path.abspath(a.driver), mode]
         if multi:
             cmd += ["--names", ",".join(multi), "--log-dir", self.logs]
         else:
             cmd += ["--log", os.path.join(self.logs, name + ".log")]
-        cpus = (cpu, cpu) if cpu is not None else (a.cpu_driver, a.cpu_child)
-        if cpus[0] >= 0:
-            cmd += ["--cpu-driver", str(cpus[0]), "--cpu-child", str(cpus[1])]
+        if a.cpu_driver >= 0:
+            cmd += ["--cpu-driver", str(a.cpu_driver), "--cpu-child", str(a.cpu_child)]
         for k, v in env.items():
             cmd += ["--env", f"{k}={v}"]
         cmd += [str(x) for x in extra] + ["--"]
@@ -265,14 +263,13 @@ class Bench:
                     continue
                 e = dict(env, **extra_env)
                 runs = ["--runs", p["cold_per_round"]]
-                cpu = self.args.cold_cpu
                 if name == "bare_python":
-                    raw[name]["exit"].append(self.driver("exit", name, argv, e, runs, cpu=cpu))
+                    raw[name]["exit"].append(self.driver("exit", name, argv, e, runs))
                     continue
                 raw[name]["nopyc"].append(
-                    self.driver("cold", name, argv, e, runs + ["--clean-pycache", self.task], cpu=cpu))
+                    self.driver("cold", name, argv, e, runs + ["--clean-pycache", self.task]))
                 self.compile_handler()
-                raw[name]["pyc"].append(self.driver("cold", name, argv, e, runs, cpu=cpu))
+                raw[name]["pyc"].append(self.driver("cold", name, argv, e, runs))
         return raw
 
     def side_by_side(self, mode, runtimes, env, extra):
@@ -522,14 +519,11 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="same as --profile quick")
     ap.add_argument("--profile", choices=sorted(PROFILES), default="full")
     ap.add_argument("--runtimes", default=",".join(RUNTIMES))
-    ap.add_argument("--pin", choices=("off", "same", "split"), default="off",
-                    help="warm and echo runs. off (default): the scheduler decides; same: driver and runtime "
-                         "on the last CPU; "
+    ap.add_argument("--pin", choices=("off", "same", "split"), default="same",
+                    help="same (default): driver, runtimes and the in-process json run on the last CPU; "
+                         "off: the scheduler decides; "
                          "split: driver on CPU 0, runtime on CPU 1 (slow on VMs: every hand-off is a "
                          "cross-CPU wake-up)")
-    ap.add_argument("--cold-pin", choices=("same", "off"), default="same",
-                    help="cold starts. same (default): driver and every runtime on the last CPU, so all of "
-                         "them meet the same CPU; off: the scheduler decides")
     ap.add_argument("--nice", type=int, default=-10,
                     help="niceness for the whole run (children inherit it); needs root for < 0")
     ap.add_argument("--no-chart", action="store_true")
@@ -543,7 +537,6 @@ def parse_args():
         args.cpu_driver = args.cpu_child = last
     elif args.pin == "split" and last >= 1:
         args.cpu_driver, args.cpu_child = 0, 1
-    args.cold_cpu = last if args.cold_pin == "same" else -1
     if args.layer_root and not os.path.isdir(os.path.join(args.layer_root, norm_arch(args.arch or os.uname().machine))):
         ap.error(f"--layer-root {args.layer_root}: no {norm_arch(args.arch or os.uname().machine)}/ layer there "
                  "(make layers builds it)")
@@ -622,8 +615,7 @@ def main():
         "git_commit": git_commit(),
         "host": {"cpu": cpu_model(), "cpus": os.cpu_count(), "kernel": platform.release(),
                  "loadavg_start": load_start},
-        "method": {"pin_driver_cpu": args.cpu_driver, "pin_runtime_cpu": args.cpu_child,
-                   "cold_start_cpu": args.cold_cpu, "nice": nice,
+        "method": {"pin_driver_cpu": args.cpu_driver, "pin_runtime_cpu": args.cpu_child, "nice": nice,
                    "libpython": libpython, "bootstrap_layer_root": args.layer_root or None,
                    "floor_libcurl": linked_curl(args.floor),
                    "task_root": "handler source only; cold_start_* removes __pycache__ before each start, "
