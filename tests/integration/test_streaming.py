@@ -64,6 +64,16 @@ class _Reader:
         return b"".join(out)
 
 
+def _read_fields(r, into):
+    """Header (or trailer) lines up to the empty line, lower-cased names."""
+    while True:
+        line = r.line()
+        if not line:
+            return
+        name, _, value = line.decode("latin-1").partition(":")
+        into[name.strip().lower()] = value.strip()
+
+
 def stream_invoke(port, payload=None, pause_after=None, pause=0.0, during_pause=None, timeout=60):
     """POSTs an invoke and reads the chunked answer by hand (http.client drops trailers).
     With pause_after=N, stops reading for `pause` seconds once N bytes of body have arrived
@@ -77,12 +87,7 @@ def stream_invoke(port, payload=None, pause_after=None, pause=0.0, during_pause=
                      b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (INVOKE_PATH.encode(), len(body), body))
         r = _Reader(sock)
         result.status = int(r.line().split()[1])
-        while True:
-            line = r.line()
-            if not line:
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            result.headers[name.strip().lower()] = value.strip()
+        _read_fields(r, result.headers)
         if "chunked" not in result.headers.get("transfer-encoding", ""):
             length = int(result.headers.get("content-length", 0))
             result.pieces.append((time.time(), r.exactly(length)))
@@ -104,12 +109,7 @@ def stream_invoke(port, payload=None, pause_after=None, pause=0.0, during_pause=
                 break
             r.exactly(size, on_piece)
             r.exactly(2)
-        while True:
-            line = r.line()
-            if not line:
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            result.trailers[name.strip().lower()] = value.strip()
+        _read_fields(r, result.trailers)
         return result
     finally:
         sock.close()
