@@ -51,3 +51,15 @@ qemu-arm64: | $(BUILD)/.deps
 test-toolchain: $(SYSROOT_STAMP_arm64) $(CURL_STAMP_x86_64) $(CURL_STAMP_arm64) qemu-arm64
 	bash tests/toolchain/run.sh
 TEST_TARGETS += test-toolchain
+
+# Zig's C compiler (PyPI's ziglang, pinned) for everything shipped: glibc 2.26 on both CPUs.
+# build/zig links to the toolchain in the build cache (scripts/zig.sh, scripts/cache.sh):
+#   $(ZIG_BIN)/<arch>-cc, -c++, -ar, -ranlib, -strip     (<arch>: x86_64 | arm64)
+ZIG_DIR   := $(BUILD)/zig
+ZIG_BIN   := $(ZIG_DIR)/bin
+ZIG_STAMP := $(BUILD)/.zig-stamp
+.PHONY: zig
+zig: $(ZIG_STAMP)
+$(ZIG_STAMP): scripts/zig.sh scripts/cache.sh | $(BUILD)/.deps
+	bash scripts/zig.sh $(ZIG_DIR) >/dev/null
+	@touch $@
