@@ -28,9 +28,15 @@ void doctor_target_free(doctor_target *t);
 typedef struct {
     int in_layer;                     /* 1: in the checked trees; 0: the target's or nowhere */
     char wrong[DOCTOR_PATH_MAX + 64]; /* a same-named file built for another CPU, met on the way */
+    char own[DOCTOR_PATH_MAX];        /* when not found: "its RPATH (...)" as searched, or "" */
 } doctor_found;
 
-/* 1 when e's DT_NEEDED `name` resolves in the checked files or the target, else 0. */
+/* 1 when e's DT_NEEDED `name` resolves in the checked files or the target, else 0.
+ * As the loader does, a library is found through the file's own DT_RPATH/DT_RUNPATH
+ * ($ORIGIN is its directory as unpacked), the LD_LIBRARY_PATH the runtime sets, the
+ * target's libraries, and through the files in the trees that load e: what they
+ * need themselves and, when e has no DT_RUNPATH, their DT_RPATH (auditwheel's
+ * <pkg>.libs/ works this way). */
 int doctor_resolve(doctor_files *f, const doctor_target *t, const doctor_entry *e, const char *name,
                    doctor_found *r);
 
@@ -40,6 +46,14 @@ typedef struct {
     char found[DOCTOR_PATH_MAX];      /* the path it resolved to, "" when already loaded */
 } doctor_hit;
 
-int doctor_resolve_system(const char *path, const char *name, const elf_info *in, doctor_hit *hit);
+/* The files that load the one being resolved, nearest first (NULL: none known). */
+typedef struct doctor_loader {
+    const char *path;
+    const elf_info *info;
+    const struct doctor_loader *up;
+} doctor_loader;
+
+int doctor_resolve_system(const char *path, const char *name, const elf_info *in,
+                          const doctor_loader *loaders, doctor_hit *hit);
 
 #endif

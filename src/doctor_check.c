@@ -367,19 +367,25 @@ static void doctor_check_needed(doctor_run *d, doctor_entry *e)
     const char *a = doctor_arch(e->info.machine);
     for (size_t i = 0; i < e->info.n_needed; i++) {
         const char *name = e->info.needed[i];
-        char fix[512];
+        char fix[1024];
         doctor_found r;
         if (doctor_resolve(&d->files, &d->target, e, name, &r))
             continue;
-        snprintf(fix, sizeof fix, "add %s built for %s to %s/lib/ of a layer (or lib/ of the function)",
-                 name, a, a);
+        if (r.own[0]) /* a wheel's <pkg>.libs/ (or the like) that lost a file */
+            snprintf(fix, sizeof fix, "install the package whole, so %s is where its %s points, or add "
+                     "%s built for %s to %s/lib/ of a layer", name, e->info.runpath ? "RUNPATH" : "RPATH",
+                     name, a, a);
+        else
+            snprintf(fix, sizeof fix, "add %s built for %s to %s/lib/ of a layer (or lib/ of the function)",
+                     name, a, a);
         if (r.wrong[0])
             DOCTOR_PROBLEM(d, e, "missing-dependency", fix,
                            "needs %s: %s, and no %s copy is on the search path", name, r.wrong, a);
         else
             DOCTOR_PROBLEM(d, e, "missing-dependency", fix,
-                           "needs %s, which is neither on the search path (%s/lib, lib, "
-                           "%s/runtime/lib, the function's lib) nor in %s", name, a, a, d->target.name);
+                           "needs %s, which is neither %s%s%son the search path (%s/lib, lib, "
+                           "%s/runtime/lib, the function's lib) nor in %s", name, r.own[0] ? "in " : "",
+                           r.own[0] ? r.own : "", r.own[0] ? " nor " : "", a, a, d->target.name);
     }
 }
 

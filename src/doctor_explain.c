@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static int doctor_explain_dep(const char *path, const char *name, const char *found, int depth,
+static int doctor_explain_dep(const doctor_loader *loader, const char *name, const char *found, int depth,
                               char *out, size_t len);
 
-static int doctor_explain_elf(const char *path, const elf_info *in, const char *host_arch,
-                              const char *python, int depth, char *out, size_t len)
+/* loaders: the files that load this one (NULL for the module Python imports). */
+static int doctor_explain_elf(const char *path, const elf_info *in, const doctor_loader *loaders,
+                              const char *host_arch, const char *python, int depth, char *out, size_t len)
 {
+    doctor_loader self = {path, in, loaders};
     unsigned want = elf_arch_machine(host_arch);
     doctor_pytag tag;
     const char *libc = gnu_get_libc_version();
@@ -40,11 +42,11 @@ static int doctor_explain_elf(const char *path, const elf_info *in, const char *
                         libc), 1;
     for (size_t i = 0; i < in->n_needed; i++) {
         doctor_hit hit = {"", ""};
-        if (!doctor_resolve_system(path, in->needed[i], in, &hit))
+        if (!doctor_resolve_system(path, in->needed[i], in, loaders, &hit))
             return snprintf(out, len, "%s needs %s, which is not on the library search path%s%s%s",
                             path, in->needed[i], hit.wrong[0] ? " (" : "", hit.wrong,
                             hit.wrong[0] ? ")" : ""), 1;
-        if (hit.found[0] && depth < 2 && doctor_explain_dep(path, in->needed[i], hit.found, depth, out, len))
+        if (hit.found[0] && depth < 2 && doctor_explain_dep(&self, in->needed[i], hit.found, depth, out, len))
             return 1;
     }
     return 0;
@@ -52,7 +54,7 @@ static int doctor_explain_elf(const char *path, const elf_info *in, const char *
 
 /* The import often fails one level down: a library that needs a newer glibc,
  * or a library of its own that is missing.  Depth-limited, so cycles end. */
-static int doctor_explain_dep(const char *path, const char *name, const char *found, int depth,
+static int doctor_explain_dep(const doctor_loader *loader, const char *name, const char *found, int depth,
                               char *out, size_t len)
 {
     elf_info dep;
@@ -62,11 +64,11 @@ static int doctor_explain_dep(const char *path, const char *name, const char *fo
         snprintf(inner, sizeof inner, "%s is not a valid ELF file: %s", found, err);
         bad = 1;
     } else if (rc == ELF_OK) {
-        bad = doctor_explain_elf(found, &dep, NULL, NULL, depth + 1, inner, sizeof inner);
+        bad = doctor_explain_elf(found, &dep, loader, NULL, NULL, depth + 1, inner, sizeof inner);
         elf_info_free(&dep);
     }
     if (bad)
-        snprintf(out, len, "%s needs %s, and %s", path, name, inner);
+        snprintf(out, len, "%s needs %s, and %s", loader->path, name, inner);
     return bad;
 }
 
@@ -83,7 +85,7 @@ int doctor_explain_file(const char *path, const char *host_arch, const char *pyt
         return snprintf(out, out_len, "%s is not a valid ELF file: %s", path, err), 1;
     if (rc != ELF_OK)
         return 0;
-    int found = doctor_explain_elf(path, &in, host_arch, python_version, 0, out, out_len);
+    int found = doctor_explain_elf(path, &in, NULL, host_arch, python_version, 0, out, out_len);
     elf_info_free(&in);
     return found;
 }

@@ -83,57 +83,177 @@ void doctor_target_free(doctor_target *t)
 }
 
 
-/* Try NAME in each dir of a ':'-separated list; $ORIGIN is the file's dir.
- * Returns 1 when a file of the right machine and class is there; otherwise
- * remembers a wrong-machine candidate in `wrong`. */
-static int doctor_search(doctor_files *f, const doctor_entry *e, const char *list, const char *name,
-                         char *wrong, size_t wrong_len)
+/* How far up the objects that load a library the doctor looks (its users, their users,
+ * ...), and how many resolutions one name may cost: a layer is untrusted input. */
+#define DOCTOR_MAX_CHAIN 8
+#define DOCTOR_MAX_STEPS 1000
+
+/* One resolution of a name: where wrong-CPU candidates are noted, and the cost so far. */
+typedef struct {
+    doctor_files *f;
+    char *wrong;
+    size_t wrong_len, steps;
+} doctor_chase;
+
+/* One entry of an RPATH or RUNPATH as the path Lambda would see: $ORIGIN is the
+ * directory of e.  -1 for what the doctor cannot place (relative, $LIB, $PLATFORM). */
+static int doctor_expand_dir(const doctor_entry *e, const char *dir, size_t n, char *out, size_t len)
 {
-    char origin[DOCTOR_PATH_MAX], dir[DOCTOR_PATH_MAX], cand[DOCTOR_PATH_MAX * 2];
-    doctor_dirname(e->vpath, origin, sizeof origin);
-    for (const char *p = list; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
-        size_t n = strcspn(p, ":");
-        snprintf(dir, sizeof dir, "%.*s", (int)n, p);
-        const char *rest = !strncmp(dir, "$ORIGIN", 7) ? dir + 7 : !strncmp(dir, "${ORIGIN}", 9) ? dir + 9 : NULL;
-        if (rest)
-            snprintf(cand, sizeof cand, "%s%s/%s", origin, rest, name);
-        else if (dir[0] == '/' && !strchr(dir, '$'))
-            snprintf(cand, sizeof cand, "%s/%s", dir, name);
-        else
-            continue;
-        doctor_entry *c = doctor_files_lookup(f, cand);
-        if (!c)
-            continue;
-        doctor_entry_scan(f, c);
-        if (c->state != DOCTOR_ELF)
-            continue;
-        if (c->info.machine == e->info.machine && c->info.elf_class == e->info.elf_class)
-            return 1;
-        if (!wrong[0])
-            snprintf(wrong, wrong_len, "%s (built for %s)", c->rel, doctor_arch(c->info.machine));
+    char origin[DOCTOR_PATH_MAX], joined[DOCTOR_PATH_MAX * 2];
+    size_t skip = n >= 7 && !strncmp(dir, "$ORIGIN", 7) ? 7 : n >= 9 && !strncmp(dir, "${ORIGIN}", 9) ? 9 : 0;
+    if (skip) {
+        doctor_dirname(e->vpath, origin, sizeof origin);
+        snprintf(joined, sizeof joined, "%s%.*s", origin, (int)(n - skip), dir + skip);
+    } else if (n && dir[0] == '/' && !memchr(dir, '$', n)) {
+        snprintf(joined, sizeof joined, "%.*s", (int)n, dir);
+    } else {
+        return -1;
     }
-    return 0;
+    return doctor_normalize(joined, out, len);
 }
 
-/* The loader's order: DT_RPATH (without DT_RUNPATH), LD_LIBRARY_PATH as the
- * runtime sets it, DT_RUNPATH, then the system's libraries. */
-int doctor_resolve(doctor_files *f, const doctor_target *t, const doctor_entry *e, const char *name,
-                   doctor_found *r)
+/* NAME in the first dir of a ':'-separated list that has it for e's machine and class,
+ * or NULL; the first wrong-machine candidate is noted in c->wrong. */
+static doctor_entry *doctor_search(doctor_chase *c, const doctor_entry *e, const char *list,
+                                   const char *name)
+{
+    char dir[DOCTOR_PATH_MAX], cand[DOCTOR_PATH_MAX * 2];
+    for (const char *p = list; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+        size_t n = strcspn(p, ":");
+        if (doctor_expand_dir(e, p, n, dir, sizeof dir))
+            continue;
+        snprintf(cand, sizeof cand, "%s/%s", dir, name);
+        doctor_entry *hit = doctor_files_lookup(c->f, cand);
+        if (!hit)
+            continue;
+        doctor_entry_scan(c->f, hit);
+        if (hit->state != DOCTOR_ELF)
+            continue;
+        if (hit->info.machine == e->info.machine && hit->info.elf_class == e->info.elf_class)
+            return hit;
+        if (!c->wrong[0])
+            snprintf(c->wrong, c->wrong_len, "%s (built for %s)", hit->rel, doctor_arch(hit->info.machine));
+    }
+    return NULL;
+}
+
+/* What e finds by itself, in the loader's order: DT_RPATH (without DT_RUNPATH),
+ * LD_LIBRARY_PATH as the runtime sets it, DT_RUNPATH. */
+static doctor_entry *doctor_find_own(doctor_chase *c, const doctor_entry *e, const char *name)
 {
     const elf_info *in = &e->info;
     const char *a = doctor_arch(in->machine);
     char ld[512];
-    r->in_layer = 1;
-    r->wrong[0] = '\0';
-    if (strchr(name, '/'))
-        return 1;
+    doctor_entry *hit = NULL;
     snprintf(ld, sizeof ld, "/opt/%s/lib:/opt/lib:/opt/%s/runtime/lib:/var/task:/var/task/lib", a, a);
-    if ((in->rpath && !in->runpath && doctor_search(f, e, in->rpath, name, r->wrong, sizeof r->wrong)) ||
-        doctor_search(f, e, ld, name, r->wrong, sizeof r->wrong) ||
-        (in->runpath && doctor_search(f, e, in->runpath, name, r->wrong, sizeof r->wrong)))
+    if (in->rpath && !in->runpath)
+        hit = doctor_search(c, e, in->rpath, name);
+    if (!hit)
+        hit = doctor_search(c, e, ld, name);
+    if (!hit && in->runpath)
+        hit = doctor_search(c, e, in->runpath, name);
+    return hit;
+}
+
+static doctor_entry *doctor_find(doctor_chase *c, const doctor_entry *e, const char *name, int depth);
+static doctor_entry *doctor_find_via_loaders(doctor_chase *c, const doctor_entry *l, const char *name,
+                                             int rpath_ok, int depth);
+
+/* NAME as the loader finds it for a library that u loads: what u needs itself is
+ * loaded before (the loader maps dependencies breadth first), then u's DT_RPATH
+ * serves its libraries too (unless u has a DT_RUNPATH, or the library has one:
+ * rpath_ok), then whatever loads u. */
+static doctor_entry *doctor_loaded_by(doctor_chase *c, const doctor_entry *u, const char *name, int rpath_ok,
+                                      int depth)
+{
+    doctor_entry *hit = NULL;
+    for (size_t k = 0; k < u->info.n_needed && !hit; k++)
+        if (!strcmp(u->info.needed[k], name))
+            hit = doctor_find(c, u, name, depth + 1);
+    if (!hit && rpath_ok && u->info.rpath && !u->info.runpath)
+        hit = doctor_search(c, u, u->info.rpath, name);
+    return hit ? hit : doctor_find_via_loaders(c, u, name, rpath_ok, depth + 1);
+}
+
+/* 1 when a DT_NEEDED entry `m` could name the library l. */
+static int doctor_names(const doctor_entry *l, const char *m)
+{
+    return (l->info.soname && !strcmp(l->info.soname, m)) || !strcmp(doctor_basename(l->rel), m);
+}
+
+/* Libraries that auditwheel bundles into <pkg>.libs/ often need each other with no
+ * RPATH of their own (only the extension module has $ORIGIN/../<pkg>.libs): the
+ * loader finds them all the same, through the objects that load them.  So NAME,
+ * which l cannot find by itself, is looked for through every file in the trees that
+ * loads l (needs it by name, and finds this very file). */
+static doctor_entry *doctor_find_via_loaders(doctor_chase *c, const doctor_entry *l, const char *name,
+                                             int rpath_ok, int depth)
+{
+    if (depth >= DOCTOR_MAX_CHAIN || ++c->steps > DOCTOR_MAX_STEPS)
+        return NULL;
+    for (size_t i = 0; i < c->f->n_index; i++) {
+        const doctor_entry *u = c->f->index[i];
+        if (u == l || u->state != DOCTOR_ELF || u->info.machine != l->info.machine ||
+            u->info.elf_class != l->info.elf_class)
+            continue;
+        for (size_t k = 0; k < u->info.n_needed; k++) {
+            if (!doctor_names(l, u->info.needed[k]) || doctor_find(c, u, u->info.needed[k], depth + 1) != l)
+                continue;
+            doctor_entry *hit = doctor_loaded_by(c, u, name, rpath_ok, depth);
+            if (hit)
+                return hit;
+            break;
+        }
+    }
+    return NULL;
+}
+
+static doctor_entry *doctor_find(doctor_chase *c, const doctor_entry *e, const char *name, int depth)
+{
+    doctor_entry *hit = doctor_find_own(c, e, name);
+    /* the loaders' DT_RPATH serves only a library without a DT_RUNPATH of its own */
+    return hit ? hit : doctor_find_via_loaders(c, e, name, !e->info.runpath, depth);
+}
+
+/* "its RPATH ($ORIGIN/../x.libs = /opt/x86_64/python/x.libs) " for the message. */
+static void doctor_describe_own(const doctor_entry *e, char *out, size_t len)
+{
+    const char *list = e->info.runpath ? e->info.runpath : e->info.rpath;
+    char dir[DOCTOR_PATH_MAX];
+    size_t o;
+    out[0] = '\0';
+    if (!list || !*list)
+        return;
+    o = (size_t)snprintf(out, len, "its %s (", e->info.runpath ? "RUNPATH" : "RPATH");
+    for (const char *p = list; *p && o < len; p = strchr(p, ':') ? strchr(p, ':') + 1 : "") {
+        size_t n = strcspn(p, ":");
+        int placed = !doctor_expand_dir(e, p, n, dir, sizeof dir) && strncmp(p, dir, n);
+        o += (size_t)snprintf(out + o, len - o, "%s%.*s%s%s", p == list ? "" : ", ", (int)n, p,
+                              placed ? " = " : "", placed ? dir : "");
+    }
+    if (o < len)
+        snprintf(out + o, len - o, ")");
+}
+
+/* The loader's order: the file's own paths, then the system's libraries, then the
+ * paths of the objects that load it. */
+int doctor_resolve(doctor_files *f, const doctor_target *t, const doctor_entry *e, const char *name,
+                   doctor_found *r)
+{
+    doctor_chase c = {f, r->wrong, sizeof r->wrong, 0};
+    r->in_layer = 1;
+    r->wrong[0] = r->own[0] = '\0';
+    if (strchr(name, '/') || doctor_find_own(&c, e, name))
         return 1;
     r->in_layer = 0;
-    return doctor_target_has(t, name, in->machine);
+    if (doctor_target_has(t, name, e->info.machine))
+        return 1;
+    r->in_layer = 1;
+    if (doctor_find_via_loaders(&c, e, name, !e->info.runpath, 0))
+        return 1;
+    r->in_layer = 0;
+    doctor_describe_own(e, r->own, sizeof r->own);
+    return 0;
 }
 
 /* ------------------------------------------------------ the running system */
@@ -194,6 +314,14 @@ static int doctor_dirs_have(const char *list, const char *origin, const char *na
     return 0;
 }
 
+/* The directory of path with symlinks resolved: what $ORIGIN means to the loader. */
+static void doctor_real_dirname(const char *path, char *out, size_t len)
+{
+    char *real = realpath(path, NULL);
+    doctor_dirname(real ? real : path, out, len);
+    free(real);
+}
+
 static void doctor_ldconf(const char *path, char *list, size_t len, int depth);
 
 static void doctor_ldconf_include(const char *pattern, char *list, size_t len, int depth)
@@ -231,7 +359,8 @@ static void doctor_ldconf(const char *path, char *list, size_t len, int depth)
     fclose(f);
 }
 
-int doctor_resolve_system(const char *path, const char *name, const elf_info *in, doctor_hit *hit)
+int doctor_resolve_system(const char *path, const char *name, const elf_info *in,
+                          const doctor_loader *loaders, doctor_hit *hit)
 {
     char origin[DOCTOR_PATH_MAX], sys[8192] = "";
     if (strchr(name, '/'))
@@ -241,15 +370,25 @@ int doctor_resolve_system(const char *path, const char *name, const elf_info *in
         dlclose(h);
         return 1; /* already loaded into this process */
     }
-    char *real = realpath(path, NULL);
-    doctor_dirname(real ? real : path, origin, sizeof origin);
-    free(real);
+    doctor_real_dirname(path, origin, sizeof origin);
+    if (in->rpath && !in->runpath && doctor_dirs_have(in->rpath, origin, name, in, hit))
+        return 1;
+    /* As in a layer (doctor_resolve): what loads this file serves its dependencies too. */
+    for (const doctor_loader *l = loaders; l; l = l->up) {
+        char lorigin[DOCTOR_PATH_MAX];
+        doctor_real_dirname(l->path, lorigin, sizeof lorigin);
+        for (size_t i = 0; i < l->info->n_needed; i++)
+            if (!strcmp(l->info->needed[i], name) &&
+                doctor_resolve_system(l->path, name, l->info, l->up, hit))
+                return 1;
+        if (!in->runpath && l->info->rpath && !l->info->runpath &&
+            doctor_dirs_have(l->info->rpath, lorigin, name, in, hit))
+            return 1;
+    }
     doctor_ldconf("/etc/ld.so.conf", sys, sizeof sys, 0);
     strncat(sys, in->elf_class == ELFCLASS64 ? ":/lib64:/usr/lib64:/lib:/usr/lib" : ":/lib:/usr/lib",
             sizeof sys - strlen(sys) - 1);
-    return (in->rpath && !in->runpath && doctor_dirs_have(in->rpath, origin, name, in, hit)) ||
-           doctor_dirs_have(getenv("LD_LIBRARY_PATH"), origin, name, in, hit) ||
+    return doctor_dirs_have(getenv("LD_LIBRARY_PATH"), origin, name, in, hit) ||
            (in->runpath && doctor_dirs_have(in->runpath, origin, name, in, hit)) ||
            doctor_dirs_have(sys, origin, name, in, hit);
 }
-
