@@ -10,6 +10,7 @@ PIP_VERSION, never the system's pip. It installs for the target, not for the mac
   --python-version/--implementation/--abi   the target Python: cp3X, abi3, none
   markers         the target's python_version, platform_machine, ... (layers/pip_target_env.py)
 """
+import hashlib
 import json
 import os
 import re
@@ -131,6 +132,26 @@ def missing_requirement(output):
     """The requirement pip found no wheel for ("mysqlclient", "foo>=1.2"), or None."""
     m = _NO_MATCH.search(output)
     return m.group(1) if m else None
+
+
+def index_options(requirements):
+    """The --find-links/--index-url/--extra-index-url lines of a requirements file, as pip
+    arguments: where its sdists are to be found too."""
+    opts = []
+    with open(requirements) as f:
+        for line in f:
+            words = line.split("#", 1)[0].split()
+            if words and words[0] in ("--find-links", "-f", "--index-url", "-i", "--extra-index-url"):
+                opts += words[:2]
+    return opts
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def requirement_name(req):
