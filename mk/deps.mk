@@ -23,3 +23,41 @@ deps-layer:
 	  $(DEPS_BOOTSTRAP)
 	$(DEPS_TOOL_PYTHON) layers/deps-layer REQUIREMENTS='$(REQUIREMENTS)' PYTHON='$(PYTHON)' ARCH='$(ARCH)' \
 	  TARGET='$(TARGET)' OUT='$(OUT)' BOOTSTRAP='$(DEPS_BOOTSTRAP)' $(if $(RUNTIME),RUNTIME='$(RUNTIME)')
+
+# --- tests ------------------------------------------------------------------------------
+# make test-deps: for each cell <arch>:<python>, a deps layer of tests/deps/requirements.txt
+# (numpy, orjson, pydantic, cryptography, lxml, Pillow, psycopg2-binary, mysqlclient from its
+# sdist) built by layers/deps-layer against dist/runtime-py<python>-<arch>.zip, then
+# tests/deps (the handler under the bootstrap, arm64 under qemu; the doctor's refusals).
+# A cell whose runtime zip make dist did not build says NOT RUN. Each part's time is printed.
+DEPS_CELLS   ?= x86_64:3.9 arm64:3.9 x86_64:3.13 arm64:3.13
+DEPS_TEST_OUT := $(BUILD)/test-deps
+
+.PHONY: test-deps deps-cell
+test-deps: dist qemu-arm64 $(SYSROOT_STAMP_arm64) zig
+	@$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) OUT=$(BUILD)/$(HOST_ARCH) $(DEPS_BOOTSTRAP)
+	@mkdir -p $(DEPS_TEST_OUT); : > $(DEPS_TEST_OUT)/summary; set -e; \
+	for cell in $(DEPS_CELLS); do a=$${cell%%:*}; p=$${cell##*:}; \
+	  echo "== test-deps $$cell"; \
+	  $(MAKE) --no-print-directory deps-cell DEPS_CELL_ARCH=$$a DEPS_CELL_PYTHON=$$p; \
+	done; cat $(DEPS_TEST_OUT)/summary; \
+	run=$$(grep -c '^ran ' $(DEPS_TEST_OUT)/summary || true); \
+	[ "$$run" -gt 0 ] || { echo "test-deps: no cell could run" >&2; exit 1; }
+
+deps-cell:
+	@rt=$(DIST)/runtime-py$(DEPS_CELL_PYTHON)-$(DEPS_CELL_ARCH).zip; cell=$(DEPS_CELL_ARCH):$(DEPS_CELL_PYTHON); \
+	if [ ! -f "$$rt" ]; then \
+	  echo "NOT RUN: test-deps $$cell: make dist built no $$rt (its runtime is not built here)" | tee -a $(DEPS_TEST_OUT)/summary; \
+	  exit 0; fi; \
+	out=$(DEPS_TEST_OUT)/deps-py$(DEPS_CELL_PYTHON)-$(DEPS_CELL_ARCH).zip; t0=$$(date +%s); \
+	$(DEPS_TOOL_PYTHON) layers/deps-layer REQUIREMENTS=tests/deps/requirements.txt PYTHON=$(DEPS_CELL_PYTHON) \
+	  ARCH=$(DEPS_CELL_ARCH) TARGET=provided.al2023 OUT=$$out RUNTIME=$$rt BOOTSTRAP=$(DEPS_BOOTSTRAP); \
+	t1=$$(date +%s); \
+	cd tests/deps && CELL_PYTHON=$(DEPS_CELL_PYTHON) CELL_ARCH=$(DEPS_CELL_ARCH) RUNTIME_ZIP=$(CURDIR)/$$rt \
+	  DEPS_ZIP=$(CURDIR)/$$out HOST_BOOTSTRAP=$(CURDIR)/$(DEPS_BOOTSTRAP) \
+	  $(if $(filter arm64,$(DEPS_CELL_ARCH)),QEMU_LD_PREFIX=$(CURDIR)/$(SYSROOT_arm64) TIME_SCALE=$(QEMU_TIME_SCALE)) \
+	  $(DEPS_TOOL_PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) . ; \
+	t2=$$(date +%s); \
+	echo "ran $$cell: deps-layer $$((t1 - t0)) s, tests $$((t2 - t1)) s" >> $(CURDIR)/$(DEPS_TEST_OUT)/summary
+
+TEST_TARGETS += test-deps
