@@ -46,13 +46,14 @@ def unpack(root, *zips):
 
 
 class Function:
-    """The emulator serving a handler of tests/deps/functions through the layers' bootstrap."""
+    """The emulator serving a handler (of tests/deps/functions, or task_root) through the
+    layers' bootstrap."""
 
-    def __init__(self, layer_root, handler):
+    def __init__(self, layer_root, handler, task_root=None):
         self.dir = tempfile.mkdtemp(prefix="deps-fn-")
         port_file = os.path.join(self.dir, "ports.json")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "_HANDLER", "AWS_LAMBDA_LOG"))}
-        env.update(BOOTSTRAP_LAYER_ROOT=layer_root, LAMBDA_TASK_ROOT=os.path.join(HERE, "functions"),
+        env.update(BOOTSTRAP_LAYER_ROOT=layer_root, LAMBDA_TASK_ROOT=task_root or os.path.join(HERE, "functions"),
                    AWS_LAMBDA_FUNCTION_TIMEOUT=str(int(60 * TIME_SCALE)))
         self.log = open(os.path.join(self.dir, "emulator.log"), "wb")
         self.proc = subprocess.Popen(
@@ -102,8 +103,8 @@ def layer_root(tmp_path_factory):
 def function():
     started = []
 
-    def start(layer_root, handler):
-        f = Function(layer_root, handler)
+    def start(layer_root, handler, task_root=None):
+        f = Function(layer_root, handler, task_root)
         started.append(f)
         return f
 
