@@ -90,14 +90,14 @@ def pip_venv(build_dir, log):
     return python
 
 
-def run_logged(cmd, log, what, env=None, cwd=None):
-    """Runs cmd with its output appended to log; raises PipError with the tail on failure."""
+def run_logged(cmd, log, what, env=None, cwd=None, error=PipError):
+    """Runs cmd with its output appended to log; raises `error` with the tail on failure."""
     with open(log, "a") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
         proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     if proc.returncode:
-        raise PipError(f"{what} failed (exit {proc.returncode}):\n{log_tail(log)}")
+        raise error(f"{what} failed (exit {proc.returncode}); the end of its output:\n{log_tail(log)}")
 
 
 def log_tail(log, lines=25):

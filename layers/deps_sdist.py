@@ -64,13 +64,7 @@ class SdistError(Exception):
 
 
 def run(cmd, log, what, env=None, cwd=None):
-    with open(log, "a") as out:
-        out.write("$ " + " ".join(cmd) + "\n")
-        out.flush()
-        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
-    if proc.returncode:
-        raise SdistError(f"{what} failed (exit {proc.returncode}); the end of its output:\n"
-                         + deps_pip.log_tail(log))
+    deps_pip.run_logged(cmd, log, what, env=env, cwd=cwd, error=SdistError)
 
 
 def toolchain(layer):
