@@ -36,6 +36,7 @@ DEPS_TEST_OUT := $(BUILD)/test-deps
 .PHONY: test-deps deps-cell
 test-deps: dist qemu-arm64 $(SYSROOT_STAMP_arm64) zig
 	@$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) OUT=$(BUILD)/$(HOST_ARCH) $(DEPS_BOOTSTRAP)
+	cd tests/deps && $(DEPS_TOOL_PYTHON) -m pytest -q -p no:cacheprovider test_pip_args.py
 	@mkdir -p $(DEPS_TEST_OUT); : > $(DEPS_TEST_OUT)/summary; set -e; \
 	for cell in $(DEPS_CELLS); do a=$${cell%%:*}; p=$${cell##*:}; \
 	  echo "== test-deps $$cell"; \
@@ -45,7 +46,7 @@ test-deps: dist qemu-arm64 $(SYSROOT_STAMP_arm64) zig
 	[ "$$run" -gt 0 ] || { echo "test-deps: no cell could run" >&2; exit 1; }
 
 deps-cell:
-	@rt=$(DIST)/runtime-py$(DEPS_CELL_PYTHON)-$(DEPS_CELL_ARCH).zip; cell=$(DEPS_CELL_ARCH):$(DEPS_CELL_PYTHON); \
+	@set -e; rt=$(DIST)/runtime-py$(DEPS_CELL_PYTHON)-$(DEPS_CELL_ARCH).zip; cell=$(DEPS_CELL_ARCH):$(DEPS_CELL_PYTHON); \
 	if [ ! -f "$$rt" ]; then \
 	  echo "NOT RUN: test-deps $$cell: make dist built no $$rt (its runtime is not built here)" | tee -a $(DEPS_TEST_OUT)/summary; \
 	  exit 0; fi; \
@@ -56,7 +57,7 @@ deps-cell:
 	cd tests/deps && CELL_PYTHON=$(DEPS_CELL_PYTHON) CELL_ARCH=$(DEPS_CELL_ARCH) RUNTIME_ZIP=$(CURDIR)/$$rt \
 	  DEPS_ZIP=$(CURDIR)/$$out HOST_BOOTSTRAP=$(CURDIR)/$(DEPS_BOOTSTRAP) \
 	  $(if $(filter arm64,$(DEPS_CELL_ARCH)),QEMU_LD_PREFIX=$(CURDIR)/$(SYSROOT_arm64) TIME_SCALE=$(QEMU_TIME_SCALE)) \
-	  $(DEPS_TOOL_PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) . ; \
+	  $(DEPS_TOOL_PYTHON) -m pytest -q -p no:cacheprovider --ignore=test_pip_args.py $(PYTEST_ARGS) . ; \
 	t2=$$(date +%s); \
 	echo "ran $$cell: deps-layer $$((t1 - t0)) s, tests $$((t2 - t1)) s" >> $(CURDIR)/$(DEPS_TEST_OUT)/summary
 

@@ -1,7 +1,7 @@
 """Harness for the dependency-layer tests (make test-deps): one cell, a Python and a CPU.
 
 The environment (mk/deps.mk) names the cell and what it was built from:
-  CELL_PYTHON, CELL_ARCH      "3.9", "x86_64" | "arm64"
+  CELL_PYTHON, CELL_ARCH      "3.9", "x86_64" | "arm64" (test_pip_args.py needs none of these)
   RUNTIME_ZIP, DEPS_ZIP       the runtime zip from make dist, the deps zip make deps-layer wrote
   HOST_BOOTSTRAP              this machine's bootstrap, for --check
   QEMU_LD_PREFIX, TIME_SCALE  for arm64 under qemu-user
@@ -28,9 +28,13 @@ DEPS_ZIP = os.environ.get("DEPS_ZIP", "")
 HOST_BOOTSTRAP = os.environ.get("HOST_BOOTSTRAP", "")
 TIME_SCALE = float(os.environ.get("TIME_SCALE", "1"))
 
-if not (CELL_PYTHON and CELL_ARCH and RUNTIME_ZIP and DEPS_ZIP and HOST_BOOTSTRAP):
-    raise pytest.UsageError("tests/deps runs through make test-deps (CELL_PYTHON, CELL_ARCH, RUNTIME_ZIP, "
-                            "DEPS_ZIP, HOST_BOOTSTRAP unset)")
+
+
+def require_cell():
+    """Called by the modules that test a cell: they run only through make test-deps."""
+    if not (CELL_PYTHON and CELL_ARCH and RUNTIME_ZIP and DEPS_ZIP and HOST_BOOTSTRAP):
+        raise pytest.UsageError("this module runs through make test-deps (CELL_PYTHON, CELL_ARCH, RUNTIME_ZIP, "
+                                "DEPS_ZIP, HOST_BOOTSTRAP unset)")
 
 
 def unpack(root, *zips):

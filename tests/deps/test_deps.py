@@ -12,7 +12,9 @@ import zipfile
 
 import pytest
 
-from conftest import CELL_ARCH, CELL_PYTHON, DEPS_ZIP, RUNTIME_ZIP, check, deps_layer
+from conftest import CELL_ARCH, CELL_PYTHON, DEPS_ZIP, RUNTIME_ZIP, check, deps_layer, require_cell
+
+require_cell()
 
 MACHINE = {"x86_64": "x86_64", "arm64": "aarch64"}[CELL_ARCH]
 OTHER_ARCH = {"x86_64": "arm64", "arm64": "x86_64"}[CELL_ARCH]

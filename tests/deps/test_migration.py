@@ -9,7 +9,9 @@ import zipfile
 
 import pytest
 
-from conftest import CELL_ARCH, CELL_PYTHON, ROOT, RUNTIME_ZIP, deps_layer, unpack
+from conftest import CELL_ARCH, CELL_PYTHON, ROOT, RUNTIME_ZIP, deps_layer, require_cell, unpack
+
+require_cell()
 
 EXAMPLE = os.path.join(ROOT, "examples", "migration")
 ORDER = {"customer": "O'Brien", "lines": [{"sku": "b-2", "quantity": 3, "unit_price": "2.50"},
