@@ -42,9 +42,10 @@ def platform_tags(arch, target):
     return tags
 
 
-def python_tag_args(python):
+def python_tag_args(python, full_version=None):
+    """pip's options for the target Python; full_version ("3.9.2") for Requires-Python."""
     nodot = python.replace(".", "")
-    return ["--python-version", python, "--implementation", "cp",
+    return ["--python-version", full_version or python, "--implementation", "cp",
             "--abi", f"cp{nodot}", "--abi", "abi3", "--abi", "none"]
 
 

@@ -130,7 +130,7 @@ def fetch_sdist(layer, req, env, log):
     dest = os.path.join(layer.work, "sdists")
     os.makedirs(dest, exist_ok=True)
     before = set(os.listdir(dest))
-    args = ["download", "--no-deps", "--no-binary=:all:", "--dest", dest, "--python-version", layer.python,
+    args = ["download", "--no-deps", "--no-binary=:all:", "--dest", dest, "--python-version", layer.full_version,
             "--implementation", "cp", *deps_pip.index_options(layer.args["REQUIREMENTS"]), req]
     proc = subprocess.run([layer.pip, "-m", "pip", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, env=env)
@@ -176,9 +176,9 @@ def install_build_requires(layer, reqs, target_dir, log):
         return
     host = os.uname().machine
     host_arch = "arm64" if host == "aarch64" else host
-    env = deps_pip.target_environment(layer.python, layer.python + ".0", host_arch)
+    env = deps_pip.target_environment(layer.python, layer.full_version, host_arch)
     args = ["install", "--target", target_dir, "--only-binary=:all:", "--no-compile", "--upgrade",
-            "--no-warn-script-location", *deps_pip.python_tag_args(layer.python)]
+            "--no-warn-script-location", *deps_pip.python_tag_args(layer.python, layer.full_version)]
     for p in deps_pip.platform_tags(host_arch, "provided.al2023"):
         args += ["--platform", p]
     rc, out = deps_pip.pip_target(layer.pip, env, args + list(reqs), log)

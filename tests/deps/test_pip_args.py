@@ -22,6 +22,8 @@ def test_platform_tags_stop_at_the_targets_glibc():
 def test_python_tags_are_the_targets():
     assert deps_pip.python_tag_args("3.13") == ["--python-version", "3.13", "--implementation", "cp",
                                                 "--abi", "cp313", "--abi", "abi3", "--abi", "none"]
+    # the runtime's micro version: 3.9 alone is 3.9.0, which Requires-Python "!=3.9.0" excludes
+    assert deps_pip.python_tag_args("3.9", "3.9.2")[:2] == ["--python-version", "3.9.2"]
     assert deps_pip.tags_tried("3.9", "x86_64", "provided.al2") == (
         "cp39-{cp39,abi3,none}-{manylinux_2_26_x86_64 ... manylinux1_x86_64} (25 platform tags), py3-none-any")
 
