@@ -34,11 +34,18 @@ $(DOCTOR_DIR)/test_elf: tests/doctor/test_elf.c src/elf.c include/elf.h
 	@mkdir -p $(@D)
 	$(CC) $(DOCTOR_CFLAGS) $(DOCTOR_SAN) -o $@ tests/doctor/test_elf.c src/elf.c -lcmocka
 
-test-doctor: $(DOCTOR_BIN) $(DOCTOR_DIR)/test_elf
+# The resolution's unit tests run on the fixtures (make-fixtures.sh), under the sanitizers.
+$(DOCTOR_DIR)/test_resolve: tests/doctor/test_resolve.c $(DOCTOR_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(DOCTOR_CFLAGS) $(DOCTOR_SAN) -o $@ tests/doctor/test_resolve.c $(filter-out src/doctor.c,$(DOCTOR_SRC)) \
+	  $(DOCTOR_LIBS) -lcmocka
+
+test-doctor: $(DOCTOR_BIN) $(DOCTOR_DIR)/test_elf $(DOCTOR_DIR)/test_resolve
 	scripts/targets/gen-inc.sh $(DOCTOR_TARGETS) | cmp -s - data/targets/targets.inc || \
 	  { echo "data/targets/targets.inc is stale: run make doctor-targets" >&2; exit 1; }
 	$(DOCTOR_DIR)/test_elf
 	bash tests/doctor/make-fixtures.sh $(DOCTOR_DIR)/fixtures
+	$(DOCTOR_DIR)/test_resolve $(DOCTOR_DIR)/fixtures
 	DOCTOR_BIN=$(abspath $(DOCTOR_BIN)) DOCTOR_FIXTURES=$(abspath $(DOCTOR_DIR)/fixtures) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/doctor
 
