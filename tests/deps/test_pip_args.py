@@ -64,3 +64,13 @@ def test_pip_target_env_replaces_the_marker_environment(tmp_path):
     env = json.dumps(deps_pip.target_environment("3.9", "3.9.2", "arm64"))
     proc = subprocess.run([venv, "-c", probe, env], capture_output=True, text=True)
     assert proc.stdout.strip() == "[true, true]", proc.stderr
+
+
+def test_make_deps_layer_names_the_arguments_it_lacks():
+    env = {k: v for k, v in os.environ.items()  # not what a make running this test was given
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "REQUIREMENTS", "TARGET", "OUT")}
+    proc = subprocess.run(["make", "--no-print-directory", "deps-layer", "PYTHON=3.9", "ARCH=arm64"], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    assert proc.stderr.startswith("deps-layer: give REQUIREMENTS= TARGET= OUT= (usage: make deps-layer "
+                                  "REQUIREMENTS=<file> PYTHON=3.X ARCH=x86_64|arm64"), proc.stderr
