@@ -9,9 +9,9 @@
 #
 # Source: Debian bookworm's mariadb source package, whose libmariadb/ is Connector/C, built
 # alone with cmake and build/zig/bin/ARCH-cc (glibc 2.26, as the runtime zips). It needs
-# OpenSSL 3 and zlib: headers from Debian's libssl-dev/zlib1g-dev for ARCH, linked against
-# libssl.so.3, libcrypto.so.3 and libz.so.1 in LINK_DIR (the runtime zip's <arch>/lib, which
-# the layer is used with). The client plugins MySQL 8 and MariaDB need by default
+# OpenSSL and zlib, linked against the runtime zip's <arch>/lib (LINK_DIR), which the layer is
+# used with: libssl.so.3 or .so.1.1 (headers from Debian's libssl-dev of the matching suite),
+# libcrypto, libz.so.1. The client plugins MySQL 8 and MariaDB need by default
 # (caching_sha2_password, sha256_password, mysql_native_password, the dialog) are built in,
 # so no plugin directory has to be set on Lambda; the ones that would need more libraries
 # (GSSAPI/Kerberos, PAM, ...) are left out.
@@ -42,28 +42,37 @@ fetch_source() { # DEST
 src=$(cache_build src-mariadb-connector "$(cache_key "$0" "$ROOT/scripts/debian-source.sh" -- "$MARIADB_VERSION")" fetch_source) ||
   die "could not fetch Debian's mariadb source"
 
-# OpenSSL and zlib headers for ARCH: Debian bookworm's -dev packages (never installed).
+# OpenSSL: the one the runtime ships, so the layer needs no other. OpenSSL 3 (libssl.so.3, the
+# from-source runtimes) with bookworm's headers; OpenSSL 1.1 (libssl.so.1.1: the Debian-built 3.9
+# runtime, or a 3.9 built with it) with bullseye's. A runtime with neither: bookworm's libssl3 is
+# linked, and the layer relies on the target's libssl.so.3 (al2023 has it; the doctor says so for al2).
 debarch=$(debarch_for "$ARCH") triplet=$(triplet_for "$ARCH")
-apt_init bookworm "$debarch"
-mapfile -t devs < <(pkg_fetch bookworm "$debarch" libssl-dev zlib1g-dev)
-
-# A runtime zip without them (the Debian-built 3.9 one has OpenSSL 1.1): link against
-# Debian bookworm's, and the layer relies on the target's libssl.so.3 (al2023 has it; the
-# doctor says so for al2).
-if ! [ -e "$LINK_DIR/libssl.so.3" ] || ! [ -e "$LINK_DIR/libcrypto.so.3" ] || ! [ -e "$LINK_DIR/libz.so.1" ]; then
-  echo "libmariadb[$ARCH]: $LINK_DIR lacks libssl.so.3/libcrypto.so.3/libz.so.1: linking against Debian bookworm's" >&2
-  mapfile -t rt < <(pkg_fetch bookworm "$debarch" libssl3 zlib1g)
-  LINK_DIR=$(mktemp -d)
-  trap 'rm -rf "$LINK_DIR"' EXIT
-  for p in "${rt[@]}"; do cp -a "$p"/usr/lib/"$triplet"/lib*.so.* "$p"/lib/"$triplet"/lib*.so.* "$LINK_DIR"/ 2>/dev/null || true; done
+if [ -e "$LINK_DIR/libssl.so.3" ] && [ -e "$LINK_DIR/libcrypto.so.3" ]; then
+  ssl=3 ssl_suite=bookworm
+elif [ -e "$LINK_DIR/libssl.so.1.1" ] && [ -e "$LINK_DIR/libcrypto.so.1.1" ]; then
+  ssl=1.1 ssl_suite=bullseye
+else
+  echo "libmariadb[$ARCH]: $LINK_DIR has no libssl.so.3 or .so.1.1: linking against Debian bookworm's" >&2
+  apt_init bookworm "$debarch"
+  mapfile -t rt < <(pkg_fetch bookworm "$debarch" libssl3)
+  tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+  cp -a "$LINK_DIR"/. "$tmp"/ && cp -a "${rt[0]}"/usr/lib/"$triplet"/lib*.so.3 "$tmp"/ && LINK_DIR=$tmp
+  ssl=3 ssl_suite=bookworm
 fi
+[ -e "$LINK_DIR/libz.so.1" ] || die "$LINK_DIR has no libz.so.1 (every runtime zip ships one)"
+# headers (never installed): OpenSSL's from that suite, zlib's from bookworm
+apt_init "$ssl_suite" "$debarch"
+mapfile -t ssldev < <(pkg_fetch "$ssl_suite" "$debarch" libssl-dev)
+apt_init bookworm "$debarch"
+mapfile -t zdev < <(pkg_fetch bookworm "$debarch" zlib1g-dev)
+devs=("${ssldev[0]}" "${zdev[0]}")
 
 # (cache_build runs this in an `if`, where set -e is off: every step is checked)
 build_lib() { # DEST
   local dest=$1 b=$1/.build
   mkdir -p "$b" "$dest/linklib" "$dest/.nothing" || return 1
   # only what is linked: the runtime's libraries, under the names -lssl etc. look for
-  for l in ssl crypto; do ln -s "$(realpath "$LINK_DIR/lib$l.so.3")" "$dest/linklib/lib$l.so" || return 1; done
+  for l in ssl crypto; do ln -s "$(realpath "$LINK_DIR/lib$l.so.$ssl")" "$dest/linklib/lib$l.so" || return 1; done
   ln -s "$(realpath "$LINK_DIR/libz.so.1")" "$dest/linklib/libz.so" || return 1
   local inc="-I${devs[0]}/usr/include -I${devs[0]}/usr/include/$triplet -I${devs[1]}/usr/include"
   # Nothing of this machine's: find_* looks only under an empty root, pkg-config nowhere.
@@ -92,5 +101,5 @@ build_lib() { # DEST
   rm -rf "$b" "$dest/linklib" "$dest/.nothing" "$dest/man" "$dest/bin" "$dest"/lib/*.a
   cp "$src/version" "$dest/debian-version"
 }
-key=$(cache_key "$0" "$src/version" -- "$ARCH" "$(cat "$ZIG/env" 2>/dev/null)")
+key=$(cache_key "$0" "$src/version" -- "$ARCH" "openssl $ssl" "$(cat "$ZIG/env" 2>/dev/null)")
 cache_build "libmariadb-$ARCH" "$key" build_lib
