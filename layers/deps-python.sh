@@ -22,6 +22,14 @@ host=$(host_arch)
 
 src_host=$ROOT/build/cpython/py$PYVER-$host/runtime
 src_target=$ROOT/build/cpython/py$PYVER-$ARCH/runtime
+# Where the build has rules for the from-source runtimes (mk/cpython.mk), make them: from the
+# build cache that is a symlink, or the build itself.
+for a in "$host" "$ARCH"; do
+  # (without the variables of a make that runs this: its PYTHON=, ARCH=, OUT= mean other things)
+  if [ ! -e "$ROOT/build/cpython/py$PYVER-$a" ] && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" -n "cpython-$PYVER-$a" >/dev/null 2>&1; then
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory "cpython-$PYVER-$a" >&2 || die "make cpython-$PYVER-$a failed"
+  fi
+done
 if [ -x "$src_host/bin/python$PYVER" ] && [ -d "$src_target/include/python$PYVER" ]; then
   sc=$(ls "$src_target/lib/python$PYVER"/_sysconfigdata_*.py 2>/dev/null | head -n1)
   [ -n "$sc" ] || die "$src_target has no lib/python$PYVER/_sysconfigdata_*.py"
