@@ -26,8 +26,8 @@ src_target=$ROOT/build/cpython/py$PYVER-$ARCH/runtime
 # build cache that is a symlink, or the build itself.
 for a in "$host" "$ARCH"; do
   # (without the variables of a make that runs this: its PYTHON=, ARCH=, OUT= mean other things)
-  if [ ! -e "$ROOT/build/cpython/py$PYVER-$a" ] && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" -n "cpython-$PYVER-$a" >/dev/null 2>&1; then
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory "cpython-$PYVER-$a" >&2 || die "make cpython-$PYVER-$a failed"
+  if [ ! -e "$ROOT/build/cpython/py$PYVER-$a" ] && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH -u PYTHON -u OUT -u TARGET -u REQUIREMENTS -u RUNTIME make -C "$ROOT" -n "cpython-$PYVER-$a" >/dev/null 2>&1; then
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH -u PYTHON -u OUT -u TARGET -u REQUIREMENTS -u RUNTIME make -C "$ROOT" --no-print-directory "cpython-$PYVER-$a" >&2 || die "make cpython-$PYVER-$a failed"
   fi
 done
 if [ -x "$src_host/bin/python$PYVER" ] && [ -d "$src_target/include/python$PYVER" ]; then
