@@ -74,3 +74,17 @@ def test_make_deps_layer_names_the_arguments_it_lacks():
     assert proc.returncode != 0
     assert proc.stderr.startswith("deps-layer: give REQUIREMENTS= TARGET= OUT= (usage: make deps-layer "
                                   "REQUIREMENTS=<file> PYTHON=3.X ARCH=x86_64|arm64"), proc.stderr
+
+
+def test_a_work_directory_it_did_not_make_is_left_alone(tmp_path):
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "precious").write_text("keep me")
+    (tmp_path / "req.txt").write_text("six\n")
+    (tmp_path / "runtime.zip").write_bytes(b"")
+    proc = subprocess.run(["/usr/bin/python3.11", os.path.join(ROOT, "layers", "deps-layer"),
+                           f"REQUIREMENTS={tmp_path / 'req.txt'}", "PYTHON=3.9", "ARCH=x86_64", "TARGET=provided.al2",
+                           f"OUT={tmp_path / 'x.zip'}", f"RUNTIME={tmp_path / 'runtime.zip'}", "BOOTSTRAP=/bin/true",
+                           f"WORK={tmp_path / 'work'}"], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr == f"deps-layer: error: WORK={tmp_path / 'work'} is not empty and not a deps-layer work directory\n"
+    assert (tmp_path / "work" / "precious").read_text() == "keep me"
