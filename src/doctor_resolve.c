@@ -185,7 +185,9 @@ static int doctor_names(const doctor_entry *l, const char *m)
  * RPATH of their own (only the extension module has $ORIGIN/../<pkg>.libs): the
  * loader finds them all the same, through the objects that load them.  So NAME,
  * which l cannot find by itself, is looked for through every file in the trees that
- * loads l (needs it by name, and finds this very file). */
+ * loads l (needs it by name, and finds this very file).  Any one such file is enough: the
+ * loader follows whichever loaded l first, and the doctor cannot know which that is
+ * (auditwheel gives every extension module of a package the same RPATH). */
 static doctor_entry *doctor_find_via_loaders(doctor_chase *c, const doctor_entry *l, const char *name,
                                              int rpath_ok, int depth)
 {
