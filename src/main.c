@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "doctor_explain.h"
 #include "extension.h"
 #include "handler.h"
 #include "layer.h"
