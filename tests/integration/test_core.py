@@ -77,8 +77,9 @@ def test_unmarshal_error(function):
     assert r.headers.get("x-amz-function-error") == "Unhandled"
     body = r.json()
     assert body["errorType"] == "Runtime.UnmarshalError"
+    # simplejson's message (awslambdaric decodes events with simplejson)
     assert body["errorMessage"] == ("Unable to unmarshal input: Expecting property name enclosed in double "
-                                    "quotes: line 1 column 2 (char 1)")
+                                    "quotes or '}': line 1 column 2 (char 1)")
     assert body["stackTrace"] == []
     assert re.fullmatch(r"[0-9a-f-]{36}", body["requestId"])
 
@@ -304,7 +305,7 @@ def test_json_logs_and_level(function):
     assert warning["level"] == "WARNING"
     assert warning["logger"] == "app"
     assert re.fullmatch(r"[0-9a-f-]{36}", warning["requestId"])
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", warning["timestamp"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", warning["timestamp"])  # whole seconds, as awslambdaric 4.2
     assert by_message["an info from logging"]["level"] == "INFO"
     assert "a debug from logging" not in by_message
 
