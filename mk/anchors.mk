@@ -5,6 +5,7 @@
 #   make awslambdaric-py3.11      build/anchors/awslambdaric-py3.11: a venv of /usr/bin/python3.11
 #   make awslambdaric-py3.14      the same for the CPython 3.14 built from source (mk/cpython.mk)
 #   make rie-x86_64, rie-arm64    build/anchors/rie/<arch>/aws-lambda-rie (go install, cached)
+#   make boto3-layer              build/anchors/boto3-layer/python: boto3 for the benchmarks' realistic init
 #
 # Costs on a fresh machine: a venv ~5 s; the RIE ~35 s per CPU (cached in $BOOTSTRAP_CACHE).
 
@@ -29,6 +30,18 @@ awslambdaric-py3.11: $(ANCHORS_OUT)/awslambdaric-py3.11/.anchors-stamp
 $(ANCHORS_OUT)/awslambdaric-py3.11/.anchors-stamp: scripts/anchors.sh tests/differential/requirements.txt | $(BUILD)/.deps
 	bash scripts/anchors.sh awslambdaric $(PYTHON) $(@D)
 
+BOTO3_LAYER := $(ANCHORS_OUT)/boto3-layer
+.PHONY: boto3-layer
+boto3-layer: $(BOTO3_LAYER)/.anchors-stamp
+$(BOTO3_LAYER)/.anchors-stamp: scripts/anchors.sh bench/requirements-boto3.txt | $(BUILD)/.deps
+	bash scripts/anchors.sh boto3-layer $(PYTHON) $(@D)
+
 awslambdaric-py3.14: $(if $(HAVE_CPYTHON_MK),cpython-3.14-$(HOST_ARCH))
-	@[ -x $(PY314) ] || { echo "awslambdaric-py3.14: no $(PY314) (CPython 3.14 from source, mk/cpython.mk)" >&2; exit 1; }
+	@[ -x $(PY314) ] || { echo "BOTO3_LAYER := $(ANCHORS_OUT)/boto3-layer
+.PHONY: boto3-layer
+boto3-layer: $(BOTO3_LAYER)/.anchors-stamp
+$(BOTO3_LAYER)/.anchors-stamp: scripts/anchors.sh bench/requirements-boto3.txt | $(BUILD)/.deps
+	bash scripts/anchors.sh boto3-layer $(PYTHON) $(@D)
+
+awslambdaric-py3.14: no $(PY314) (CPython 3.14 from source, mk/cpython.mk)" >&2; exit 1; }
 	bash scripts/anchors.sh awslambdaric $(PY314) $(ANCHORS_OUT)/awslambdaric-py3.14

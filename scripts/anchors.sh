@@ -5,6 +5,8 @@
 #   scripts/anchors.sh awslambdaric PYTHON DEST   a venv at DEST for the interpreter PYTHON with
 #                                                 AWS's runtime interface client from PyPI
 #                                                 (tests/differential/requirements.txt, pinned)
+#   scripts/anchors.sh boto3-layer PYTHON DEST    a dependency layer (DEST/python/) with boto3 for the
+#                                                 benchmarks (bench/requirements-boto3.txt, pinned)
 #   scripts/anchors.sh rie ARCH DEST              AWS's Runtime Interface Emulator for ARCH
 #                                                 (x86_64 | arm64) at DEST, built with `go install`
 #                                                 from the Go module proxy (cached: scripts/cache.sh)
@@ -42,6 +44,21 @@ install_awslambdaric() {
     die "awslambdaric did not import in $dest"
   echo "$want" >"$stamp"
   echo "anchors: awslambdaric $("$dest/bin/python" -m pip show awslambdaric | sed -n 's/^Version: //p') in $dest"
+}
+
+# ---- boto3 dependency layer --------------------------------------------------------------------
+
+install_boto3_layer() {
+  local python=$1 dest=$2 req=$ROOT/bench/requirements-boto3.txt
+  local stamp=$dest/.anchors-stamp want
+  want="$("$python" -c 'import sys; print(sys.version)' | head -1) $(sha256sum "$req" | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  rm -rf "$dest" && mkdir -p "$dest"
+  # --no-deps: every package is pinned in the file; pip compiles .pyc, as a layer built with pip has.
+  "$python" -m pip install --quiet --disable-pip-version-check --no-cache-dir --no-deps --only-binary=:all: \
+    --target "$dest/python" -r "$req" || die "pip install -r $req failed"
+  echo "$want" >"$stamp"
+  echo "anchors: boto3 layer in $dest"
 }
 
 # ---- the RIE -------------------------------------------------------------------------------
@@ -82,5 +99,6 @@ install_rie() {
 case ${1:-} in
   awslambdaric) [ $# -eq 3 ] || die "usage: $0 awslambdaric PYTHON DEST"; install_awslambdaric "$2" "$3" ;;
   rie) [ $# -eq 3 ] || die "usage: $0 rie ARCH DEST"; install_rie "$2" "$3" ;;
-  *) die "usage: $0 awslambdaric PYTHON DEST | rie ARCH DEST" ;;
+  boto3-layer) [ $# -eq 3 ] || die "usage: $0 boto3-layer PYTHON DEST"; install_boto3_layer "$2" "$3" ;;
+  *) die "usage: $0 awslambdaric PYTHON DEST | boto3-layer PYTHON DEST | rie ARCH DEST" ;;
 esac

@@ -17,8 +17,9 @@ def set_default_sys_path():
     if os.environ.get("PYTHONPATH"):
         return
     version = "%d.%d" % sys.version_info[:2]
+    opt = os.environ.get("ORACLE_OPT", "/opt")  # where the layers are (the benchmarks' deps layer)
     sys.path[0:1] = [os.environ["LAMBDA_TASK_ROOT"],
-                     "/opt/python/lib/python%s/site-packages" % version, "/opt/python"]
+                     "%s/python/lib/python%s/site-packages" % (opt, version), opt + "/python"]
 
 
 def main():
