@@ -37,11 +37,5 @@ $(BOTO3_LAYER)/.anchors-stamp: scripts/anchors.sh bench/requirements-boto3.txt |
 	bash scripts/anchors.sh boto3-layer $(PYTHON) $(@D)
 
 awslambdaric-py3.14: $(if $(HAVE_CPYTHON_MK),cpython-3.14-$(HOST_ARCH))
-	@[ -x $(PY314) ] || { echo "BOTO3_LAYER := $(ANCHORS_OUT)/boto3-layer
-.PHONY: boto3-layer
-boto3-layer: $(BOTO3_LAYER)/.anchors-stamp
-$(BOTO3_LAYER)/.anchors-stamp: scripts/anchors.sh bench/requirements-boto3.txt | $(BUILD)/.deps
-	bash scripts/anchors.sh boto3-layer $(PYTHON) $(@D)
-
-awslambdaric-py3.14: no $(PY314) (CPython 3.14 from source, mk/cpython.mk)" >&2; exit 1; }
+	@[ -x $(PY314) ] || { echo "awslambdaric-py3.14: no $(PY314) (CPython 3.14 from source, mk/cpython.mk)" >&2; exit 1; }
 	bash scripts/anchors.sh awslambdaric $(PY314) $(ANCHORS_OUT)/awslambdaric-py3.14
