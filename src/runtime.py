@@ -240,6 +240,8 @@ class _HasDecimal(Exception):
 
 
 def _not_serializable(o):
+    if isinstance(o, bytes):  # simplejson (awslambdaric's encoder) writes bytes as UTF-8 text
+        return o.decode("utf-8")
     if "decimal" in sys.modules and isinstance(o, sys.modules["decimal"].Decimal):
         raise _HasDecimal()
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
@@ -278,31 +280,13 @@ def json_dumps(value):
         raise
 
 
-def _as_simplejson_sees_it(value):
-    """The result as simplejson (awslambdaric's encoder) reads it: a namedtuple is an object
-    (its _asdict()), bytes are UTF-8 text, also as keys. The stdlib encoder would write a
-    namedtuple as a list and refuse bytes, so those are converted first; anything else comes
-    back as it is (the same object when nothing needed converting)."""
-    kind = type(value)
-    if kind is str or kind is int or kind is float or value is None or kind is bool:
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
+def _bytes_keys_decoded(value):
+    """The result with bytes dict keys decoded as UTF-8, as simplejson writes them (the stdlib
+    encoder refuses them). Only called once the encoder has refused a bytes key."""
     if isinstance(value, dict):
-        changed = None
-        for i, (k, v) in enumerate(value.items()):
-            k2 = k.decode("utf-8") if isinstance(k, bytes) else k
-            v2 = _as_simplejson_sees_it(v)
-            if changed is None and (k2 is not k or v2 is not v):
-                changed = dict(list(value.items())[:i])
-            if changed is not None:
-                changed[k2] = v2
-        return value if changed is None else changed
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return _as_simplejson_sees_it(dict(value._asdict()))
-    if isinstance(value, (list, tuple)):
-        items = [_as_simplejson_sees_it(v) for v in value]
-        return value if all(a is b for a, b in zip(items, value)) else items
+        return {k.decode("utf-8") if isinstance(k, bytes) else k: _bytes_keys_decoded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_asdict"):
+        return [_bytes_keys_decoded(v) for v in value]
     return value
 
 
@@ -317,6 +301,8 @@ def _json_dumps_with_decimals(value):
     import decimal
 
     def default(o):
+        if isinstance(o, bytes):
+            return o.decode("utf-8")
         if isinstance(o, decimal.Decimal):
             raw = _RawNumber(0.0)
             raw.text = "NaN" if o.is_nan() else str(o)
@@ -1000,10 +986,11 @@ def _marshal(response):
         return response, _BINARY_BYTES
     try:
         try:
-            response = _as_simplejson_sees_it(response)
-        except RecursionError:
-            pass  # too deep to convert: the encoder says so in its own words
-        return json_dumps(response).encode("utf-8"), _JSON_BYTES
+            return json_dumps(response).encode("utf-8"), _JSON_BYTES
+        except TypeError as e:
+            if not str(e).endswith(" not bytes"):
+                raise
+        return json_dumps(_bytes_keys_decoded(response)).encode("utf-8"), _JSON_BYTES
     except Exception as e:
         if hasattr(type(response), "__next__"):
             return None, None  # an iterator (a generator, say): a streamed response
