@@ -128,6 +128,13 @@ RULES = [
         and sorted(set(s) - set(o)) == ["set_stream_content_type", "set_stream_http_response"]
         and not set(o) - set(s)),
     Deliberate(
+        "namedtuple-as-array",
+        "A namedtuple in a result is written as an array, as the standard json module writes it; awslambdaric's "
+        "simplejson writes it as an object (its _asdict()). Finding namedtuples would take a walk over every "
+        "result in Python before encoding: +75 ms on a 6 MB response, +130 % of the encoding itself.",
+        r"posts\[0\]\.body\.json(\[\d+\])*", cases={"result-namedtuple"},
+        when=lambda o, s: isinstance(o, dict) and isinstance(s, list)),
+    Deliberate(
         "xray-cause-limit",
         "An X-Ray error cause of 64 KiB or more is not sent (RAPID compacts causes to 64 KiB anyway); "
         "awslambdaric sends causes up to 1 MiB in one header, e.g. a RecursionError's thousand frames.",
