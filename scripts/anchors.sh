@@ -24,6 +24,9 @@ RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
 RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
 RIE_PACKAGE=$RIE_MODULE/cmd/aws-lambda-rie
 
+# The pip that installs from PyPI (the build machine's; see install_awslambdaric).
+PIP_PYTHON=${PIP_PYTHON:-/usr/bin/python3.11}
+
 die() { echo "anchors: error: $*" >&2; exit 1; }
 
 # ---- awslambdaric --------------------------------------------------------------------------
@@ -31,19 +34,27 @@ die() { echo "anchors: error: $*" >&2; exit 1; }
 install_awslambdaric() {
   local python=$1 dest=$2 req=$ROOT/tests/differential/requirements.txt
   [ -x "$python" ] || die "no interpreter at $python"
-  local stamp=$dest/.anchors-stamp want
+  local stamp=$dest/.anchors-stamp want version machine
   want="$("$python" -c 'import sys; print(sys.version)' | head -1) $(sha256sum "$req" | cut -c1-16)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  machine=$(uname -m)
   rm -rf "$dest"
-  "$python" -m venv "$dest" || die "$python -m venv failed (Debian: apt-get install python3.X-venv)"
+  # A venv without pip, filled by the build machine's pip for that interpreter's version and CPU:
+  # a Python built from source may lack the ssl module pip needs to reach PyPI.
+  "$python" -m venv --without-pip "$dest" || die "$python -m venv failed"
   # --only-binary: awslambdaric ships manylinux wheels for every CPython it supports; its sdist
   # would build aws-lambda-cpp and curl from source (minutes), which we never want silently.
-  "$dest/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
-    --only-binary=:all: -r "$req" || die "pip install -r $req failed for $python"
+  "$PIP_PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-cache-dir --no-compile \
+    --target "$dest/lib/python$version/site-packages" --only-binary=:all: \
+    --python-version "$version" --implementation cp --abi "cp${version/./}" \
+    --platform "manylinux2014_$machine" --platform "manylinux_2_17_$machine" \
+    --platform "manylinux_2_28_$machine" --platform "manylinux_2_5_$machine" --platform "manylinux1_$machine" \
+    -r "$req" || die "pip install -r $req failed for Python $version"
   "$dest/bin/python" -c 'import awslambdaric, runtime_client, simplejson' ||
     die "awslambdaric did not import in $dest"
   echo "$want" >"$stamp"
-  echo "anchors: awslambdaric $("$dest/bin/python" -m pip show awslambdaric | sed -n 's/^Version: //p') in $dest"
+  echo "anchors: awslambdaric $(sed -n 's/^Version: //p' "$dest"/lib/python"$version"/site-packages/awslambdaric-*.dist-info/METADATA) in $dest"
 }
 
 # ---- boto3 dependency layer --------------------------------------------------------------------
@@ -55,7 +66,7 @@ install_boto3_layer() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   rm -rf "$dest" && mkdir -p "$dest"
   # --no-deps: every package is pinned in the file; pip compiles .pyc, as a layer built with pip has.
-  "$python" -m pip install --quiet --disable-pip-version-check --no-cache-dir --no-deps --only-binary=:all: \
+  "$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-cache-dir --no-deps --only-binary=:all: \
     --target "$dest/python" -r "$req" || die "pip install -r $req failed"
   echo "$want" >"$stamp"
   echo "anchors: boto3 layer in $dest"
