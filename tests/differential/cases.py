@@ -84,7 +84,15 @@ def _integration():
         Case("it-response-too-large", "echo.big", [ev({"size": 7 * 1024 * 1024}), ev({"size": 10})], root=i,
              timeout=60),
         Case("it-sequential", "echo.counter", [ev({"n": n}) for n in range(20)], root=i),
-    ]
+        # test_shutdown.py: a function with shutdown hooks (the bootstrap registers for SIGTERM)
+        Case("it-shutdown-hooks", "shutdown_hooks.handler", env={"INSTALL_SIGTERM_HANDLER": "1"}, root=i),
+        # test_streaming.py: what awslambdaric does with the same handlers (it cannot stream)
+        Case("it-streaming-ticks", "streaming.ticks", [ev({"count": 2, "interval": 0})], root=i),
+        Case("it-streaming-fails-midway", "streaming.fails_midway", root=i),
+        Case("it-streaming-before-first-chunk", "streaming.fails_before_first_chunk", root=i),
+        Case("it-streaming-http-response", "streaming.http_response", root=i),
+    ] + [Case("it-streaming-plain-" + kind, "streaming.plain_values", [ev({"kind": kind})], root=i)
+         for kind in ("str", "bytes", "dict", "list", "tuple")]
 
 
 def _events():

@@ -41,6 +41,8 @@ def _prefixed_type(oracle, subject):
         oracle is None or subject.split(".", 1)[1] == oracle or subject == oracle)
 
 
+STREAMING = {"result-streaming-generator", "it-streaming-ticks", "it-streaming-fails-midway",
+             "it-streaming-http-response", "it-streaming-before-first-chunk"}
 BAD_HANDLER_NAMES = {"init-empty", "init-leading-dot", "init-dotdot", "init-absolute", "it-init-escape"}
 # Init failures raised while the module is imported (not a Runtime.* fault of the runtime's own).
 IMPORT_RAISES = {"it-init-raises", "init-import-raises-unicode", "init-import-raises-deep"}
@@ -95,7 +97,7 @@ RULES = [
         "A handler that returns an iterator (a generator) streams its response "
         "(Lambda-Runtime-Function-Response-Mode: streaming); awslambdaric cannot stream and reports "
         "Runtime.MarshalError.",
-        r"posts\[0\]\..*|stdout(\[\d+\])?", cases={"result-streaming-generator"}),
+        r"posts\[0\]\..*|stdout(\[\d+\])?", cases=STREAMING),
     Deliberate(
         "exit-reported",
         "sys.exit() and KeyboardInterrupt in a handler: the bootstrap posts Runtime.ExitError for the "
