@@ -13,16 +13,18 @@ import re
 
 
 class Deliberate:
-    def __init__(self, key, reason, paths, cases=None, when=None, since=None):
+    def __init__(self, key, reason, paths, cases=None, when=None, since=None, only=None):
         self.key = key
         self.since = since  # (3, 12): only from that Python version on
+        self.only = only    # {(3, 12)}: only on these Python versions
         self.reason = reason
         self.paths = re.compile(paths)
         self.cases = cases
         self.when = when
 
     def applies_to(self, version):
-        return self.since is None or tuple(int(x) for x in version.split(".")) >= self.since
+        v = tuple(int(x) for x in version.split("."))
+        return (self.since is None or v >= self.since) and (self.only is None or v in self.only)
 
     def explains(self, case_id, path, oracle, subject):
         if self.cases is not None and case_id not in self.cases:
@@ -154,6 +156,14 @@ RULES = [
         "process goes on; awslambdaric's encoder accepts it, its UTF-8 encoding then fails outside the "
         "handler's error handling, and the process exits 1.",
         r"posts|exit|stdout|stderr", cases={"result-lone-surrogate"}, since=(3, 12)),
+    Deliberate(
+        "recursion-message",
+        "A result nested deeper than the recursion limit is a Runtime.MarshalError on both; on Python 3.12 the "
+        "RecursionError's wording differs (simplejson's encoder says \"while calling a Python object\", the "
+        "standard library's \"while encoding a JSON object\"), each encoder hitting the limit in its own place.",
+        r"posts\[0\]\.(body\.json\.errorMessage|xray_cause\.exceptions\[0\]\.message)|stdout(\[\d+\])?",
+        cases={"result-nested-deep"}, only={(3, 12)},
+        when=lambda o, s: "maximum recursion depth exceeded" in str(o) and "maximum recursion depth exceeded" in str(s)),
     Deliberate(
         "init-error-non-latin1",
         "From Python 3.12, an init error whose message is not Latin-1 (say, a non-ASCII exception message) is "
