@@ -44,10 +44,20 @@ else
   CURL_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcurl)
 endif
 # cJSON: static, built from Debian's source package (Lambda's images have no libcjson).
-CJSON_STAMP_$(ARCH) := $(BUILD)/cjson/$(ARCH)/.stamp
-CJSON_PC_DIR := $(BUILD)/cjson/$(ARCH)/lib/pkgconfig
-CJSON_CFLAGS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --cflags libcjson)
-CJSON_LIBS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --libs libcjson)
+# CJSON=system links Debian's shared libcjson instead (the run-only build of make run).
+CJSON ?= static
+ifeq ($(CJSON),static)
+  CJSON_STAMP_$(ARCH) := $(BUILD)/cjson/$(ARCH)/.stamp
+  CJSON_PC_DIR := $(BUILD)/cjson/$(ARCH)/lib/pkgconfig
+  CJSON_CFLAGS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --cflags libcjson)
+  CJSON_LIBS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --libs libcjson)
+else
+  CJSON_STAMP_$(ARCH) :=
+  CJSON_CFLAGS = $(shell $(PKG_CONFIG_ENV) pkg-config --cflags libcjson)
+  CJSON_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcjson)
+endif
+# What the objects wait for: every package of scripts/packages/ (make run: only run.txt's).
+DEPS_STAMP ?= $(BUILD)/.deps
 
 $(BUILD)/cjson/%/.stamp: scripts/cjson-static.sh scripts/debian-source.sh | $(BUILD)/.deps $(SYSROOT_STAMP_arm64)
 	bash scripts/cjson-static.sh $*
@@ -66,7 +76,7 @@ endif
 $(OUT)/bootstrap: $(OBJS) mk/bootstrap.dynlist
 	$(CC_$(ARCH)) $(BOOTSTRAP_LDFLAGS) -o $@ $(OBJS) $(BOOTSTRAP_LIBS)
 
-$(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps $(CURL_DEP) $(CJSON_STAMP_$(ARCH)) $(SYSROOT_STAMP_$(ARCH))
+$(OUT)/obj/%.o: src/%.c | $(DEPS_STAMP) $(CURL_DEP) $(CJSON_STAMP_$(ARCH)) $(SYSROOT_STAMP_$(ARCH))
 	@mkdir -p $(dir $@)
 	$(CC_$(ARCH)) $(BOOTSTRAP_CFLAGS) -c $< -o $@
 

@@ -13,6 +13,8 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 # Streamed responses: Lambda's documented maximum (EMULATOR_STREAMING_LIMIT overrides).
 STREAMING_LIMIT = 200 * 1024 * 1024
 STREAM_QUEUE = 64          # chunks in flight between the runtime's POST and the client
+# A streamed response over the limit: how long the rest is still read before the cut (seconds).
+STREAM_LINGER = 0.5
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 API_PREFIX = "/2018-06-01"

@@ -10,8 +10,9 @@ from .faults import UNDELIVERED
 from .http_io import BadBody, BaseHandler, BodyReader
 from .model import ApiError, DONE, Result, state_error
 from .protocol import (
-    ERROR_CAUSE_CT, EXT_EXIT_ERROR_PATH, EXT_INIT_ERROR_PATH, EXT_NEXT_PATH, EXT_REGISTER_PATH,
-    INIT_ERROR_PATH, MAX_PAYLOAD, NEXT_PATH, POST_RE, STREAM_QUEUE, json_bytes, valid_error_type)
+    DRAIN_LIMIT, ERROR_CAUSE_CT, EXT_EXIT_ERROR_PATH, EXT_INIT_ERROR_PATH, EXT_NEXT_PATH,
+    EXT_REGISTER_PATH, INIT_ERROR_PATH, MAX_PAYLOAD, NEXT_PATH, POST_RE, STREAM_LINGER, STREAM_QUEUE,
+    json_bytes, valid_error_type)
 
 
 class RuntimeApiHandler(ExtensionsApiMixin, BaseHandler):
@@ -241,10 +242,18 @@ class RuntimeApiHandler(ExtensionsApiMixin, BaseHandler):
 
         total = 0
         error = None
+        ended = False  # the client has its end (and error trailer) already
         status, reply = 202, json_bytes({"status": "OK"})
         try:
             for data in reader.chunks(bufsize=65536):
                 total += len(data)
+                if ended:
+                    # Over the limit: what the runtime still sends is read and dropped for a moment
+                    # (STREAM_LINGER, up to DRAIN_LIMIT), so a runtime that finishes its request
+                    # gets its 413 rather than a reset; one that goes on streaming is cut off after it.
+                    if total > limit + DRAIN_LIMIT or time.monotonic() > linger_until:
+                        break
+                    continue
                 if total > limit:
                     message = ("Response payload size exceeded maximum allowed payload size "
                                "(%d bytes)." % limit)
@@ -254,7 +263,10 @@ class RuntimeApiHandler(ExtensionsApiMixin, BaseHandler):
                         "errorMessage": "Exceeded maximum allowed payload size (%d bytes)." % limit,
                         "errorType": "RequestEntityTooLarge"})
                     self.close_connection = True
-                    break
+                    put(("end", error))
+                    ended = True
+                    linger_until = time.monotonic() + STREAM_LINGER
+                    continue
                 if not put(data):
                     self.close_connection = True
                     break
@@ -266,7 +278,8 @@ class RuntimeApiHandler(ExtensionsApiMixin, BaseHandler):
         if error is None and reader.trailers.get("lambda-runtime-function-error-type"):
             error = (valid_error_type(reader.trailers["lambda-runtime-function-error-type"]),
                      reader.trailers.get("lambda-runtime-function-error-body", ""))
-        put(("end", error))
+        if not ended:
+            put(("end", error))
         result = Result(200, b"", None, error[0] if error else None, streamed=True)
         try:
             self._finish(inv, result, status, reply)
