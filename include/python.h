@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "runtime_api.h"
+#include "invocation.h"
 
 typedef struct python python;
 
@@ -75,7 +75,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
 void python_init_error_clear(python_init_error *err);
 
 /* Runs the handler for one invocation. Never fails: every failure becomes an error result. */
-void python_invoke(python *py, const runtime_invocation *inv, python_result *out);
+void python_invoke(python *py, const invocation *inv, python_result *out);
 
 /* How a streamed response ended; the strings stay valid until the next python_stream_* call. */
 typedef struct {

@@ -2,7 +2,7 @@
 UNIT_TESTS := handler layer runtime_api loader
 UNIT_DEPS_handler := src/handler.c
 UNIT_DEPS_layer := src/layer.c
-UNIT_DEPS_runtime_api := src/runtime_api.c
+UNIT_DEPS_runtime_api := src/runtime_api.c src/invocation.c
 UNIT_DEPS_loader := src/loader.c src/elf.c
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-format-truncation -iquote include $(EXTRA_CFLAGS)
 UNIT_LIBS_runtime_api = $(shell pkg-config --libs libcurl)

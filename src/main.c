@@ -178,7 +178,7 @@ static int next_chunk(void *ctx, const char **data, size_t *len, const char **er
 
 /* Step 4, one invocation: hand it to Python and post what comes back. Returns -1 when the
  * process must end, with *exit_code set. */
-static int serve_invocation(runtime_api *api, python *py, const runtime_invocation *inv, int *exit_code)
+static int serve_invocation(runtime_api *api, python *py, const invocation *inv, int *exit_code)
 {
     python_result result;
     python_invoke(py, inv, &result);
@@ -323,7 +323,7 @@ int main(int argc, char **argv)
     /* The process never returns from here: it ends with _exit, because Python's own
      * finalisation would wait for threads a handler left running. */
     for (;;) {
-        const runtime_invocation *inv = NULL;
+        const invocation *inv = NULL;
         python_allow_threads(py);
         runtime_api_status st = runtime_api_next(api, &inv, &api_err);
         python_end_allow_threads(py);

@@ -481,13 +481,13 @@ void python_init_error_clear(python_init_error *err)
 
 /* ---- invoking ---------------------------------------------------------------------- */
 
-static PyObject *header_value(python *py, const runtime_api_header *h)
+static PyObject *header_value(python *py, const invocation_field *h)
 {
     return str_or_none(py, h->value, h->len, h->present);
 }
 
 /* The runtime's own failure, reported without Python's help. */
-static void invoke_fallback(python *py, const runtime_invocation *inv, python_result *out)
+static void invoke_fallback(python *py, const invocation *inv, python_result *out)
 {
     if (py->api.PyErr_Occurred())
         py->api.PyErr_Print();
@@ -529,7 +529,7 @@ static int take_result(python *py, PyObject *result, python_result *out)
     return 0;
 }
 
-void python_invoke(python *py, const runtime_invocation *inv, python_result *out)
+void python_invoke(python *py, const invocation *inv, python_result *out)
 {
     py->api.Py_DecRef(py->last_result);
     py->last_result = NULL;

@@ -64,7 +64,7 @@ struct runtime_api {
     int capture_headers;
     int header_oom;
     stream_source *stream; /* the body being streamed, while runtime_api_post_stream runs */
-    runtime_invocation inv;
+    invocation inv;
     char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -116,40 +116,24 @@ static void sleep_ms(long ms)
 
 /* ---- headers ------------------------------------------------------------------------ */
 
-static int header_store(runtime_api_header *h, const char *value, size_t len)
-{
-    if (len + 1 > h->cap) {
-        char *v = realloc(h->value, len + 1);
-        if (!v)
-            return -1;
-        h->value = v;
-        h->cap = len + 1;
-    }
-    memcpy(h->value, value, len);
-    h->value[len] = '\0';
-    h->len = len;
-    h->present = 1;
-    return 0;
-}
-
-static runtime_api_header *header_slot(runtime_invocation *inv, const char *name, size_t len)
+static invocation_field *header_slot(invocation *inv, const char *name, size_t len)
 {
     static const struct {
         const char *name;
         size_t offset;
     } known[] = {
-        {RUNTIME_API_HEADER_REQUEST_ID, offsetof(runtime_invocation, request_id)},
-        {RUNTIME_API_HEADER_DEADLINE, offsetof(runtime_invocation, deadline_ms)},
-        {RUNTIME_API_HEADER_FUNCTION_ARN, offsetof(runtime_invocation, function_arn)},
-        {RUNTIME_API_HEADER_TRACE_ID, offsetof(runtime_invocation, trace_id)},
-        {RUNTIME_API_HEADER_CLIENT_CONTEXT, offsetof(runtime_invocation, client_context)},
-        {RUNTIME_API_HEADER_COGNITO_IDENTITY, offsetof(runtime_invocation, cognito_identity)},
-        {RUNTIME_API_HEADER_TENANT_ID, offsetof(runtime_invocation, tenant_id)},
-        {RUNTIME_API_HEADER_CONTENT_TYPE, offsetof(runtime_invocation, content_type)},
+        {RUNTIME_API_HEADER_REQUEST_ID, offsetof(invocation, request_id)},
+        {RUNTIME_API_HEADER_DEADLINE, offsetof(invocation, deadline_ms)},
+        {RUNTIME_API_HEADER_FUNCTION_ARN, offsetof(invocation, function_arn)},
+        {RUNTIME_API_HEADER_TRACE_ID, offsetof(invocation, trace_id)},
+        {RUNTIME_API_HEADER_CLIENT_CONTEXT, offsetof(invocation, client_context)},
+        {RUNTIME_API_HEADER_COGNITO_IDENTITY, offsetof(invocation, cognito_identity)},
+        {RUNTIME_API_HEADER_TENANT_ID, offsetof(invocation, tenant_id)},
+        {RUNTIME_API_HEADER_CONTENT_TYPE, offsetof(invocation, content_type)},
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         if (strlen(known[i].name) == len && strncasecmp(known[i].name, name, len) == 0)
-            return (runtime_api_header *)((char *)inv + known[i].offset);
+            return (invocation_field *)((char *)inv + known[i].offset);
     }
     return NULL;
 }
@@ -159,12 +143,12 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int runtime_invocation_parse_header(runtime_invocation *inv, const char *line, size_t len)
+int runtime_api_parse_header(invocation *inv, const char *line, size_t len)
 {
     const char *colon = memchr(line, ':', len);
     if (!colon || colon == line)
         return 0; /* the status line, the blank line, or junk: not a header of ours */
-    runtime_api_header *slot = header_slot(inv, line, (size_t)(colon - line));
+    invocation_field *slot = header_slot(inv, line, (size_t)(colon - line));
     if (!slot)
         return 0;
     const char *value = colon + 1;
@@ -173,34 +157,7 @@ int runtime_invocation_parse_header(runtime_invocation *inv, const char *line, s
         value++;
     while (end > value && is_space(end[-1]))
         end--;
-    return header_store(slot, value, (size_t)(end - value));
-}
-
-void runtime_invocation_reset(runtime_invocation *inv)
-{
-    runtime_api_header *all[] = {&inv->request_id, &inv->deadline_ms, &inv->function_arn,
-                                 &inv->trace_id, &inv->client_context, &inv->cognito_identity,
-                                 &inv->tenant_id, &inv->content_type};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        all[i]->present = 0;
-        all[i]->len = 0;
-        if (all[i]->value)
-            all[i]->value[0] = '\0';
-    }
-    inv->deadline = 0;
-    inv->body = NULL;
-    inv->body_len = 0;
-}
-
-void runtime_invocation_free(runtime_invocation *inv)
-{
-    runtime_api_header *all[] = {&inv->request_id, &inv->deadline_ms, &inv->function_arn,
-                                 &inv->trace_id, &inv->client_context, &inv->cognito_identity,
-                                 &inv->tenant_id, &inv->content_type};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        free(all[i]->value);
-        memset(all[i], 0, sizeof(*all[i]));
-    }
+    return invocation_field_set(slot, value, (size_t)(end - value));
 }
 
 int runtime_api_request_id_valid(const char *id, size_t len)
@@ -218,7 +175,7 @@ int runtime_api_request_id_valid(const char *id, size_t len)
 }
 
 /* Deadline-Ms is epoch milliseconds; anything else is treated as "no deadline". */
-static int64_t parse_deadline(const runtime_api_header *h)
+static int64_t parse_deadline(const invocation_field *h)
 {
     if (!h->present || h->len == 0 || h->len > 18)
         return 0;
@@ -248,8 +205,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
         return len;
     /* A new status line means a new response (e.g. after a redirect or 100): start over. */
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
-        runtime_invocation_reset(&api->inv);
-    else if (runtime_invocation_parse_header(&api->inv, data, len) != 0)
+        invocation_reset(&api->inv);
+    else if (runtime_api_parse_header(&api->inv, data, len) != 0)
         api->header_oom = 1;
     return len;
 }
@@ -389,7 +346,7 @@ void runtime_api_free(runtime_api *api)
     curl_easy_cleanup(api->curl);
     free(api->body.data);
     free(api->reply.data);
-    runtime_invocation_free(&api->inv);
+    invocation_free(&api->inv);
     free(api);
 }
 
@@ -400,7 +357,7 @@ void runtime_api_set_interrupt(runtime_api *api, int fd, runtime_api_interrupt_f
     api->interrupt_ctx = ctx;
 }
 
-runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation **out, runtime_api_error *err)
+runtime_api_status runtime_api_next(runtime_api *api, const invocation **out, runtime_api_error *err)
 {
     CURL *c = api->curl;
     curl_easy_setopt(c, CURLOPT_URL, api->next_url);
@@ -408,7 +365,7 @@ runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation *
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &api->body);
 
-    runtime_invocation_reset(&api->inv);
+    invocation_reset(&api->inv);
     long status = 0;
     for (int attempt = 0;; attempt++) {
         api->capture_headers = 1;
@@ -438,7 +395,7 @@ runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation *
                   api->body.data ? api->body.data : "");
         return RUNTIME_API_FATAL;
     }
-    runtime_invocation *inv = &api->inv;
+    invocation *inv = &api->inv;
     inv->body = api->body.data ? api->body.data : "";
     inv->body_len = api->body.len;
     inv->deadline = parse_deadline(&inv->deadline_ms);
@@ -496,7 +453,7 @@ static struct curl_slist *headers_add(struct curl_slist *list, int *failed, cons
     return next ? next : list;
 }
 
-static int invocation_url(runtime_api *api, const char *request_id, const char *what, runtime_api_error *err)
+static int post_url(runtime_api *api, const char *request_id, const char *what, runtime_api_error *err)
 {
     if (!runtime_api_request_id_valid(request_id, strlen(request_id))) {
         error_set(err, 0, "refusing to post for an unusable request id '%.300s'", request_id);
@@ -509,7 +466,7 @@ static int invocation_url(runtime_api *api, const char *request_id, const char *
 runtime_api_status runtime_api_post_response(runtime_api *api, const char *request_id, const char *body,
                                              size_t body_len, const char *content_type, runtime_api_error *err)
 {
-    if (invocation_url(api, request_id, "response", err) != 0)
+    if (post_url(api, request_id, "response", err) != 0)
         return RUNTIME_API_REJECTED;
     int failed = 0;
     struct curl_slist *h = NULL;
@@ -550,7 +507,7 @@ runtime_api_status runtime_api_post_error(runtime_api *api, const char *request_
                                           const char *body, size_t body_len, const char *xray_cause,
                                           runtime_api_error *err)
 {
-    if (invocation_url(api, request_id, "error", err) != 0)
+    if (post_url(api, request_id, "error", err) != 0)
         return RUNTIME_API_REJECTED;
     return post_error_document(api, api->url, error_type, body, body_len, xray_cause, err);
 }
@@ -623,7 +580,7 @@ static int on_stream_trailers(struct curl_slist **list, void *userdata)
 runtime_api_status runtime_api_post_stream(runtime_api *api, const char *request_id, const char *content_type,
                                            runtime_api_stream_fn next, void *ctx, runtime_api_error *err)
 {
-    if (invocation_url(api, request_id, "response", err) != 0)
+    if (post_url(api, request_id, "response", err) != 0)
         return RUNTIME_API_REJECTED;
     int failed = 0;
     struct curl_slist *h = NULL;
