@@ -15,6 +15,9 @@
 
 typedef struct python python;
 
+/* The file name runtime.py's code carries: tracebacks drop the frames that have it. */
+#define PYTHON_RUNTIME_FILENAME "<bootstrap>/runtime.py"
+
 /* Looks at a shared object that failed to load and returns a sentence about what is wrong
  * with it (wrong arch, wrong Python, glibc too new, missing dependency), or 0 when it
  * finds nothing. Supplied by the doctor; may be NULL. */
@@ -33,6 +36,7 @@ typedef struct {
     const char *arch;
     python_explain_fn explain;
     int wakeup_fd; /* Python's signal wakeup fd (signal.set_wakeup_fd), or -1 */
+    int crash_fd;  /* where faulthandler writes a crashing thread's traceback (src/crash.c), or -1 */
 } python_start_options;
 
 /* An error to post to /runtime/init/error. */
@@ -104,6 +108,10 @@ int python_handle_signals(python *py, const unsigned char *signals, size_t count
 /* 1 when the function has something to run at shutdown: a SIGTERM handler of its own or
  * atexit hooks (call after python_start, with the GIL held). */
 int python_has_shutdown_hooks(python *py);
+
+/* Points faulthandler at a new traceback file (crash_renew_traceback_fd), with the GIL held.
+ * Returns 0, or -1 (logged) when Python refused it. */
+int python_set_crash_fd(python *py, int fd);
 
 /* Runs the atexit handlers and flushes stdio, without joining threads: the way out for a
  * runtime that is told to stop. */

@@ -4,7 +4,8 @@
  * The startup sequence, top to bottom:
  *   1. find this CPU's layer directory and put its lib/ in front of the library search path;
  *   2. load libpython (BOOTSTRAP_LIBPYTHON, the layer's runtime/, or the system's);
- *   3. start Python, set sys.path and import the handler (failures go to /init/error);
+ *   3. start Python, set sys.path and import the handler (failures go to /init/error; a fatal
+ *      signal from here on posts a crash report first);
  *      if the function has shutdown hooks, register as an internal extension (for SIGTERM);
  *   4. loop: GET /next, run the handler, POST the response (or stream it) or the error.
  */
@@ -16,9 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "doctor.h"
 #include "extension.h"
 #include "handler.h"
@@ -273,6 +276,13 @@ int main(int argc, char **argv)
     else if (!getcwd(task_root, sizeof(task_root)))
         snprintf(task_root, sizeof(task_root), ".");
 
+    /* Before Python starts, so that a faulthandler it enables (PYTHONFAULTHANDLER) chains to the
+     * crash handler too. */
+    const char *log_format = getenv("AWS_LAMBDA_LOG_FORMAT");
+    if (crash_install(address, log_format && strcasecmp(log_format, "JSON") == 0, msg, sizeof(msg)) != 0)
+        fprintf(stderr, "bootstrap: warning: %s\n", msg);
+    crash_arm_init();
+
     char site_dirs[LAYER_MAX_SITE_DIRS][PATH_MAX];
     const char *site_dir_list[LAYER_MAX_SITE_DIRS];
     int site_dir_count = layer_site_dirs(&lay, python_minor(py), site_dirs, LAYER_MAX_SITE_DIRS);
@@ -291,6 +301,7 @@ int main(int argc, char **argv)
         .arch = arch,
         .explain = doctor_explain_file,
         .wakeup_fd = pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == 0 ? signal_pipe[1] : -1,
+        .crash_fd = crash_traceback_fd(),
     };
     python_init_error init_err;
     if (python_start(py, &options, &init_err) != 0) {
@@ -303,6 +314,7 @@ int main(int argc, char **argv)
         runtime_api_free(api);
         return EXIT_INIT_FAILED;
     }
+    crash_disarm();
 
     if (signal_pipe[0] >= 0)
         runtime_api_set_interrupt(api, signal_pipe[0], on_signal, py);
@@ -337,7 +349,10 @@ int main(int argc, char **argv)
             _exit(EXIT_RUNTIME_API_FAILED);
         }
         int exit_code = 0;
-        if (serve_invocation(api, py, inv, &exit_code) != 0)
+        crash_arm_invocation(inv->request_id.value);
+        int served = serve_invocation(api, py, inv, &exit_code);
+        crash_disarm();
+        if (served != 0)
             _exit(exit_code);
     }
 }

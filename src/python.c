@@ -40,8 +40,6 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
 #endif
 
 #define RUNTIME_MODULE "bootstrap_runtime"
-/* The code's file name: tracebacks drop the frames that carry it. */
-#define RUNTIME_FILENAME "<bootstrap>/runtime.py"
 
 #define PY_FUNCTIONS(X)                                                                                          \
     X(Py_InitializeEx)                                                                                           \
@@ -109,6 +107,7 @@ struct python {
     PyObject *has_shutdown_hooks; /* bootstrap_runtime.has_shutdown_hooks */
     PyObject *stream_next; /* bootstrap_runtime.stream_next */
     PyObject *stream_close; /* bootstrap_runtime.stream_close */
+    PyObject *set_crash_fd; /* bootstrap_runtime.set_crash_traceback_fd */
     PyObject *stream_item; /* the last chunk or stream end, kept alive for the caller */
     PyObject *last_result; /* keeps the previous result's buffers alive */
     PyThreadState *saved_thread;
@@ -405,7 +404,7 @@ static PyObject *runtime_code(python *py)
         py->api.PyErr_Clear(); /* fall back to the source */
         break;
     }
-    return py->api.Py_CompileString(bootstrap_runtime_py, RUNTIME_FILENAME, Py_file_input);
+    return py->api.Py_CompileString(bootstrap_runtime_py, PYTHON_RUNTIME_FILENAME, Py_file_input);
 }
 
 int python_start(python *py, const python_start_options *opt, python_init_error *err)
@@ -421,7 +420,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     py->api.Py_InitializeEx(1);
 
     PyObject *code = runtime_code(py);
-    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(RUNTIME_MODULE, code, RUNTIME_FILENAME) : NULL;
+    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(RUNTIME_MODULE, code, PYTHON_RUNTIME_FILENAME) : NULL;
     py->api.Py_DecRef(code);
     PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
     py->invoke = module ? py->api.PyObject_GetAttrString(module, "invoke") : NULL;
@@ -429,10 +428,11 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     py->has_shutdown_hooks = module ? py->api.PyObject_GetAttrString(module, "has_shutdown_hooks") : NULL;
     py->stream_next = module ? py->api.PyObject_GetAttrString(module, "stream_next") : NULL;
     py->stream_close = module ? py->api.PyObject_GetAttrString(module, "stream_close") : NULL;
+    py->set_crash_fd = module ? py->api.PyObject_GetAttrString(module, "set_crash_traceback_fd") : NULL;
     py->api.Py_DecRef(module);
-    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close) {
+    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close || !py->set_crash_fd) {
         py->api.Py_DecRef(init);
-        return runtime_failure(py, err, "loading " RUNTIME_FILENAME);
+        return runtime_failure(py, err, "loading " PYTHON_RUNTIME_FILENAME);
     }
 
     py->explain_def = (PyMethodDef){"explain", explain_shared_object, METH_VARARGS, NULL};
@@ -447,7 +447,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         str_of(py, opt->handler_spec), str_of(py, opt->module), str_of(py, opt->function),
         str_of(py, opt->malformed),    str_of(py, opt->task_root),
         string_tuple(py, opt->site_dirs, opt->site_dir_count), explain, py->api.PyLong_FromLong(opt->wakeup_fd),
-        str_of(py, opt->python_home ? "layer" : "full"), compiler,
+        str_of(py, opt->python_home ? "layer" : "full"), compiler, py->api.PyLong_FromLong(opt->crash_fd),
     };
     const size_t nargs = sizeof(args) / sizeof(args[0]);
     PyObject *result = NULL;
@@ -456,7 +456,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         complete = complete && args[i];
     if (complete)
         result = py->api.PyObject_CallFunctionObjArgs(init, args[0], args[1], args[2], args[3], args[4], args[5],
-                                                      args[6], args[7], args[8], args[9], NULL);
+                                                      args[6], args[7], args[8], args[9], args[10], NULL);
     for (size_t i = 0; i < nargs; i++)
         py->api.Py_DecRef(args[i]);
     py->api.Py_DecRef(init);
@@ -654,6 +654,19 @@ int python_has_shutdown_hooks(python *py)
     py->api.PyErr_Clear();
     py->api.Py_DecRef(r);
     return yes;
+}
+
+int python_set_crash_fd(python *py, int fd)
+{
+    PyObject *fd_obj = py->api.PyLong_FromLong(fd);
+    PyObject *r = fd_obj ? py->api.PyObject_CallFunctionObjArgs(py->set_crash_fd, fd_obj, NULL) : NULL;
+    py->api.Py_DecRef(fd_obj);
+    if (!r) {
+        py->api.PyErr_Print();
+        return -1;
+    }
+    py->api.Py_DecRef(r);
+    return 0;
 }
 
 void python_shutdown(python *py)

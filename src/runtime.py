@@ -811,11 +811,27 @@ def shutdown():
             pass
 
 
+def set_crash_traceback_fd(fd):
+    """Points faulthandler at the file the C side reads a crashing thread's traceback from
+    (src/crash.c): on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT it writes the thread's frames
+    there and passes the signal on to the C handler, which posts them. faulthandler is built
+    into every CPython, so this costs no import from disk."""
+    if fd < 0:
+        return
+    import faulthandler
+
+    if sys.version_info >= (3, 14):
+        faulthandler.enable(fd, False, c_stack=False)  # a C backtrace is not signal-safe to take
+    else:
+        faulthandler.enable(fd, False)
+
+
 def init(spec, module_name, function_name, malformed, task_root, site_dirs, explain, wakeup_fd=-1,
-         site_mode="full", compile_source=None):
+         site_mode="full", compile_source=None, crash_fd=-1):
     """Prepares the process and imports the handler. Returns None, or (error type, error
     document, log line) as bytes for /runtime/init/error."""
     global _handler, _explain, _log_sink
+    set_crash_traceback_fd(crash_fd)  # first: a crash while importing the handler is reported too
     _explain = explain
     _setup_signals(wakeup_fd)
     sys.stdout = _Unbuffered(sys.stdout)
