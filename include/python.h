@@ -109,9 +109,10 @@ int python_handle_signals(python *py, const unsigned char *signals, size_t count
  * atexit hooks (call after python_start, with the GIL held). */
 int python_has_shutdown_hooks(python *py);
 
-/* Points faulthandler at a new traceback file (crash_renew_traceback_fd), with the GIL held.
- * Returns 0, or -1 (logged) when Python refused it. */
-int python_set_crash_fd(python *py, int fd);
+/* Points Python at new descriptors, with the GIL held: the signal wakeup fd and faulthandler's
+ * traceback file (-1: none), after the handler closed or replaced the old ones. Returns 0, or -1
+ * (logged) when Python refused them. */
+int python_set_fds(python *py, int wakeup_fd, int crash_fd);
 
 /* Runs the atexit handlers and flushes stdio, without joining threads: the way out for a
  * runtime that is told to stop. */

@@ -62,7 +62,17 @@ typedef struct runtime_api runtime_api;
 runtime_api *runtime_api_new(const char *address, runtime_api_error *err);
 void runtime_api_free(runtime_api *api);
 
-/* Makes runtime_api_next watch `fd` (-1: none) and call fn(ctx) when it is readable. */
+/* 1 while the connection's descriptor is still the socket libcurl opened: 0 when the handler
+ * closed it or put another file in its place (then nothing may be sent before
+ * runtime_api_reconnect). One fstat. */
+int runtime_api_intact(const runtime_api *api);
+
+/* Lets the connection go, closing only descriptors that are still the client's, and starts
+ * afresh (the next request connects). Returns 0, or -1 with a message when out of memory. */
+int runtime_api_reconnect(runtime_api *api, runtime_api_error *err);
+
+/* Makes runtime_api_next watch `fd` (-1: none) and call fn(ctx) when it is readable, or when it
+ * is no longer an open descriptor (the callback may then set another one). */
 void runtime_api_set_interrupt(runtime_api *api, int fd, runtime_api_interrupt_fn fn, void *ctx);
 
 /* Blocks (no timeout) until the next invocation. On RUNTIME_API_OK *out points into `api` and

@@ -21,7 +21,7 @@ REL_OUT      := $(BUILD)/reliability
 REL_PYTEST   := $(PYTHON) -m pytest -q -p no:cacheprovider
 FUZZ_EACH    ?= 30
 FUZZ_TARGETS := next_headers handler layer
-FUZZ_SRC_next_headers := src/runtime_api.c src/invocation.c
+FUZZ_SRC_next_headers := src/runtime_api.c src/invocation.c src/sockguard.c src/fdguard.c
 FUZZ_SRC_handler      := src/handler.c
 FUZZ_SRC_layer        := src/layer.c
 # fuzz_next_headers includes runtime_api.c (and links invocation.c), which needs libcurl's headers (and symbols)

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdguard.h"
 #include "python.h"
 
 #define API_VERSION "2018-06-01"
@@ -52,9 +53,7 @@ static struct {
     int installed;
     int log_json;
     pid_t owner; /* the process whose invocations are armed; its forks report nothing */
-    int trace_fd;
-    dev_t trace_dev;
-    ino_t trace_ino;
+    fdguard trace; /* the file faulthandler writes into */
     address_state address;
     char host[MAX_ADDRESS];
     char port[16];
@@ -421,7 +420,7 @@ static void post_report(const report_target *target, const char *body, size_t bo
 
 static void report(int sig)
 {
-    ssize_t n = crash.trace_fd >= 0 ? pread(crash.trace_fd, trace_text, sizeof(trace_text) - 1, 0) : -1;
+    ssize_t n = crash.trace.fd >= 0 ? pread(crash.trace.fd, trace_text, sizeof(trace_text) - 1, 0) : -1;
     size_t trace_len = n > 0 ? (size_t)n : 0;
     static frame frames[MAX_FRAMES];
     int count = frames_of(trace_text, trace_len, frames, MAX_FRAMES);
@@ -486,16 +485,6 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context)
 }
 
 /* ---- setup, outside any signal handler ------------------------------------------------------ */
-
-static int fd_identity(int fd, dev_t *dev, ino_t *ino)
-{
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0)
-        return -1;
-    *dev = st.st_dev;
-    *ino = st.st_ino;
-    return 0;
-}
 
 /* An anonymous file: memfd_create (through syscall: glibc has the wrapper only from 2.27), else an
  * unnamed file in /tmp. */
@@ -570,7 +559,7 @@ int crash_install(const char *address, int log_json, char *msg, size_t msg_len)
 {
     crash.log_json = log_json;
     crash.owner = getpid();
-    crash.trace_fd = -1;
+    fdguard_forget(&crash.trace);
     if (address)
         address_parse(address);
     int n = snprintf(crash.head_rest, sizeof(crash.head_rest),
@@ -602,27 +591,21 @@ int crash_install(const char *address, int log_json, char *msg, size_t msg_len)
 
 int crash_traceback_fd(void)
 {
-    return crash.trace_fd;
+    return crash.trace.fd;
 }
 
 int crash_traceback_fd_intact(void)
 {
-    dev_t dev;
-    ino_t ino;
-    return crash.trace_fd >= 0 && fd_identity(crash.trace_fd, &dev, &ino) == 0 && dev == crash.trace_dev &&
-           ino == crash.trace_ino;
+    return fdguard_intact(&crash.trace);
 }
 
 int crash_renew_traceback_fd(void)
 {
-    if (crash_traceback_fd_intact())
-        close(crash.trace_fd);
-    crash.trace_fd = traceback_file();
-    if (crash.trace_fd >= 0 && fd_identity(crash.trace_fd, &crash.trace_dev, &crash.trace_ino) != 0) {
-        close(crash.trace_fd);
-        crash.trace_fd = -1;
-    }
-    return crash.trace_fd;
+    fdguard_close(&crash.trace);
+    int fd = traceback_file();
+    if (fd >= 0 && fdguard_take(&crash.trace, fd) != 0)
+        close(fd);
+    return crash.trace.fd;
 }
 
 /* Fills the spare target and publishes it. */

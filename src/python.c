@@ -107,7 +107,7 @@ struct python {
     PyObject *has_shutdown_hooks; /* bootstrap_runtime.has_shutdown_hooks */
     PyObject *stream_next; /* bootstrap_runtime.stream_next */
     PyObject *stream_close; /* bootstrap_runtime.stream_close */
-    PyObject *set_crash_fd; /* bootstrap_runtime.set_crash_traceback_fd */
+    PyObject *set_fds; /* bootstrap_runtime.set_fds */
     PyObject *stream_item; /* the last chunk or stream end, kept alive for the caller */
     PyObject *last_result; /* keeps the previous result's buffers alive */
     PyThreadState *saved_thread;
@@ -428,9 +428,9 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     py->has_shutdown_hooks = module ? py->api.PyObject_GetAttrString(module, "has_shutdown_hooks") : NULL;
     py->stream_next = module ? py->api.PyObject_GetAttrString(module, "stream_next") : NULL;
     py->stream_close = module ? py->api.PyObject_GetAttrString(module, "stream_close") : NULL;
-    py->set_crash_fd = module ? py->api.PyObject_GetAttrString(module, "set_crash_traceback_fd") : NULL;
+    py->set_fds = module ? py->api.PyObject_GetAttrString(module, "set_fds") : NULL;
     py->api.Py_DecRef(module);
-    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close || !py->set_crash_fd) {
+    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close || !py->set_fds) {
         py->api.Py_DecRef(init);
         return runtime_failure(py, err, "loading " PYTHON_RUNTIME_FILENAME);
     }
@@ -656,11 +656,13 @@ int python_has_shutdown_hooks(python *py)
     return yes;
 }
 
-int python_set_crash_fd(python *py, int fd)
+int python_set_fds(python *py, int wakeup_fd, int crash_fd)
 {
-    PyObject *fd_obj = py->api.PyLong_FromLong(fd);
-    PyObject *r = fd_obj ? py->api.PyObject_CallFunctionObjArgs(py->set_crash_fd, fd_obj, NULL) : NULL;
-    py->api.Py_DecRef(fd_obj);
+    PyObject *wakeup = py->api.PyLong_FromLong(wakeup_fd);
+    PyObject *crash = py->api.PyLong_FromLong(crash_fd);
+    PyObject *r = wakeup && crash ? py->api.PyObject_CallFunctionObjArgs(py->set_fds, wakeup, crash, NULL) : NULL;
+    py->api.Py_DecRef(wakeup);
+    py->api.Py_DecRef(crash);
     if (!r) {
         py->api.PyErr_Print();
         return -1;

@@ -790,6 +790,16 @@ def _setup_signals(wakeup_fd):
         _signal.signal(_signal.SIGTERM, _on_sigterm)
 
 
+def set_fds(wakeup_fd, crash_fd):
+    """New descriptors from the C side, after the handler closed or replaced the old ones
+    (os.closerange, os.dup2): the signal wakeup fd and faulthandler's file."""
+    if wakeup_fd >= 0:
+        import _signal
+
+        _signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
+    set_crash_traceback_fd(crash_fd)
+
+
 def has_shutdown_hooks():
     """1 when the function installed a SIGTERM handler of its own or has atexit hooks: only
     then is registering as an extension (so that Lambda sends SIGTERM) worth its cost."""
@@ -817,6 +827,9 @@ def set_crash_traceback_fd(fd):
     there and passes the signal on to the C handler, which posts them. faulthandler is built
     into every CPython, so this costs no import from disk."""
     if fd < 0:
+        faulthandler = sys.modules.get("faulthandler")
+        if faulthandler is not None and faulthandler.is_enabled():
+            faulthandler.disable()  # its file is gone: never write a traceback into another one
         return
     import faulthandler
 

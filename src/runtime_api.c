@@ -10,12 +10,15 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include "sockguard.h"
 
 #define API_VERSION "2018-06-01"
 #define USER_AGENT "aws-lambda-bootstrap-c/1.0"
@@ -46,11 +49,14 @@ typedef struct {
     int ended;
     const char *error_type; /* set by the source at the end of a failed stream */
     const char *error_body;
+    const sockguard *sockets; /* the handler runs between chunks: it may take the socket away */
+    int lost;                 /* it did: the transfer was stopped */
 } stream_source;
 
 struct runtime_api {
     CURL *curl;
     CURLM *multi; /* drives every transfer, so a wait can also watch the interrupt fd */
+    sockguard sockets; /* the connection's descriptor, watched (runtime_api_intact) */
     int interrupt_fd;
     runtime_api_interrupt_fn on_interrupt;
     void *interrupt_ctx;
@@ -64,6 +70,7 @@ struct runtime_api {
     int capture_headers;
     int header_oom;
     stream_source *stream; /* the body being streamed, while runtime_api_post_stream runs */
+    int stream_cut; /* the last stream's connection broke mid-body: the platform may not know yet */
     invocation inv;
     char curl_error[CURL_ERROR_SIZE];
 };
@@ -245,11 +252,16 @@ static CURLcode transfer(runtime_api *api, int interruptible)
             break;
         struct curl_waitfd extra = {.fd = api->interrupt_fd, .events = CURL_WAIT_POLLIN, .revents = 0};
         int watch = interruptible && api->interrupt_fd >= 0;
-        if (curl_multi_poll(api->multi, watch ? &extra : NULL, watch ? 1 : 0, 1000, NULL) != CURLM_OK) {
+        int ready = 0;
+        if (curl_multi_poll(api->multi, watch ? &extra : NULL, watch ? 1 : 0, 1000, &ready) != CURLM_OK) {
             rc = CURLE_FAILED_INIT;
             break;
         }
-        if (watch && (extra.revents & CURL_WAIT_POLLIN) && api->on_interrupt(api->interrupt_ctx)) {
+        /* A closed interrupt fd (the handler's doing) makes poll return at once with POLLNVAL,
+         * which libcurl does not pass on: without this the wait would spin. The callback is asked
+         * as for a signal; it can replace the fd. */
+        int lost = watch && !extra.revents && ready > 0 && fcntl(api->interrupt_fd, F_GETFD) < 0;
+        if (watch && ((extra.revents & CURL_WAIT_POLLIN) || lost) && api->on_interrupt(api->interrupt_ctx)) {
             api->interrupted = 1;
             rc = CURLE_ABORTED_BY_CALLBACK;
             break;
@@ -270,6 +282,9 @@ static CURLcode perform(runtime_api *api, buffer *into, long *status, int interr
     CURLcode rc = CURLE_OK;
     long delay = TRANSPORT_RETRY_FIRST_DELAY_MS;
     api->interrupted = 0;
+    *status = 0;
+    if (!api->curl || !api->multi)
+        return CURLE_FAILED_INIT; /* runtime_api_reconnect failed: nothing to send with */
     for (int attempt = 0; attempt <= TRANSPORT_RETRIES; attempt++) {
         if (attempt > 0) {
             sleep_ms(delay);
@@ -297,6 +312,43 @@ static const char *curl_message(runtime_api *api, CURLcode rc)
     return api->curl_error[0] ? api->curl_error : curl_easy_strerror(rc);
 }
 
+/* The libcurl handles: one easy handle (its options set once) driven by one multi handle. */
+static int handles_create(runtime_api *api)
+{
+    api->curl = curl_easy_init();
+    api->multi = curl_multi_init();
+    if (!api->curl || !api->multi) {
+        curl_multi_cleanup(api->multi);
+        curl_easy_cleanup(api->curl);
+        api->curl = NULL;
+        api->multi = NULL;
+        return -1;
+    }
+    CURL *c = api->curl;
+    sockguard_attach(&api->sockets, c);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, api->curl_error);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L); /* the process may be frozen between invocations */
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never route the Runtime API through a proxy */
+    curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, api);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    return 0;
+}
+
+/* Lets the connections go: through sockguard, so only descriptors still ours are closed. */
+static void handles_release(runtime_api *api)
+{
+    curl_multi_cleanup(api->multi);
+    curl_easy_cleanup(api->curl);
+    api->multi = NULL;
+    api->curl = NULL;
+}
+
 runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
 {
     size_t len = address ? strlen(address) : 0;
@@ -309,9 +361,12 @@ runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
         return NULL;
     }
     runtime_api *api = calloc(1, sizeof(*api));
-    if (!api || !(api->curl = curl_easy_init()) || !(api->multi = curl_multi_init())) {
-        if (api)
-            curl_easy_cleanup(api->curl);
+    if (!api) {
+        error_set(err, 0, "out of memory creating the Runtime API client");
+        return NULL;
+    }
+    sockguard_init(&api->sockets);
+    if (handles_create(api) != 0) {
         free(api);
         error_set(err, 0, "out of memory creating the Runtime API client");
         return NULL;
@@ -323,27 +378,32 @@ runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
              "http://%s/" API_VERSION "/runtime/invocation/", address);
 
     api->interrupt_fd = -1;
-    CURL *c = api->curl;
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, api->curl_error);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L); /* the process may be frozen between invocations */
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never route the Runtime API through a proxy */
-    curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, api);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     return api;
+}
+
+int runtime_api_intact(const runtime_api *api)
+{
+    return sockguard_intact(&api->sockets);
+}
+
+int runtime_api_reconnect(runtime_api *api, runtime_api_error *err)
+{
+    /* The lost sockets are forgotten before their connections are let go (nothing of theirs is
+     * closed), and before a new socket can take one of their numbers. */
+    sockguard_drop_lost(&api->sockets);
+    handles_release(api);
+    if (handles_create(api) != 0) {
+        error_set(err, 0, "out of memory recreating the Runtime API client");
+        return -1;
+    }
+    return 0;
 }
 
 void runtime_api_free(runtime_api *api)
 {
     if (!api)
         return;
-    curl_multi_cleanup(api->multi);
-    curl_easy_cleanup(api->curl);
+    handles_release(api);
     free(api->body.data);
     free(api->reply.data);
     invocation_free(&api->inv);
@@ -383,13 +443,17 @@ runtime_api_status runtime_api_next(runtime_api *api, const invocation **out, ru
             error_set(err, status, "GET %s: out of memory storing the headers", api->next_url);
             return RUNTIME_API_FATAL;
         }
-        /* 500 is "non-recoverable, exit promptly" in the spec; other 5xx are worth a retry. */
-        if (status >= 501 && status <= 599 && attempt < TRANSPORT_RETRIES) {
+        /* 500 is "non-recoverable, exit promptly" in the spec; other 5xx are worth a retry. So is
+         * a 403 right after a stream whose connection broke on our side: the platform may not
+         * have noticed yet that the invocation is over. */
+        int retry = (status >= 501 && status <= 599) || (status == 403 && api->stream_cut);
+        if (retry && attempt < TRANSPORT_RETRIES) {
             sleep_ms(TRANSPORT_RETRY_FIRST_DELAY_MS << attempt);
             continue;
         }
         break;
     }
+    api->stream_cut = 0;
     if (status != 200) {
         error_set(err, status, "GET %s answered HTTP %ld: %.300s", api->next_url, status,
                   api->body.data ? api->body.data : "");
@@ -540,6 +604,10 @@ static size_t on_stream_read(char *out, size_t size, size_t nitems, void *userda
         s->len = data ? len : 0;
         s->sent = 0;
         s->chunks++;
+        if (!sockguard_intact(s->sockets)) {
+            s->lost = 1; /* not one more byte to a descriptor that is not ours */
+            return CURL_READFUNC_ABORT;
+        }
     }
     size_t n = size * nitems;
     if (n > s->len - s->sent)
@@ -605,7 +673,7 @@ runtime_api_status runtime_api_post_stream(runtime_api *api, const char *request
         error_set(err, 0, "out of memory creating the streaming request");
         return RUNTIME_API_FATAL;
     }
-    stream_source source = {.next = next, .ctx = ctx};
+    stream_source source = {.next = next, .ctx = ctx, .sockets = &api->sockets};
     curl_easy_setopt(c, CURLOPT_URL, api->url);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
@@ -628,6 +696,12 @@ runtime_api_status runtime_api_post_stream(runtime_api *api, const char *request
     api->curl = main_handle;
     curl_easy_cleanup(c);
     curl_slist_free_all(h);
+    api->stream_cut = source.lost || ((rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) && source.chunks > 0);
+    if (source.lost) {
+        error_set(err, status, "POST %s (streamed): the handler closed or replaced the connection's descriptor "
+                  "after %lu chunks; the stream was cut there", api->url, source.chunks);
+        return RUNTIME_API_REJECTED;
+    }
     /* A connection that breaks mid-stream is the platform ending the stream (over the size
      * limit, or the client gone): the invocation is over, the runtime goes on; /next tells
      * whether the Runtime API is still there. */
