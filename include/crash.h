@@ -60,6 +60,12 @@ void crash_arm_invocation(const char *request_id);
 /* A fatal signal is only logged (between invocations). */
 void crash_disarm(void);
 
+/* In a process just forked to serve invocations of its own (a Managed Instances worker): from
+ * now on it reports its crashes, and calls `reported` (async-signal-safe code only; may be NULL)
+ * with the request id just before it posts one. */
+typedef void (*crash_reported_fn)(const char *request_id);
+void crash_adopt_process(crash_reported_fn reported);
+
 /* The report's parts, exposed for tests: converts faulthandler's text into the JSON array of
  * stackTrace entries (oldest first, runtime frames dropped) written into out. Returns the
  * length written (out always NUL-terminated when out_len > 0). Async-signal-safe. */

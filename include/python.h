@@ -10,6 +10,7 @@
 #define BOOTSTRAP_PYTHON_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "invocation.h"
 
@@ -108,6 +109,15 @@ int python_handle_signals(python *py, const unsigned char *signals, size_t count
 /* 1 when the function has something to run at shutdown: a SIGTERM handler of its own or
  * atexit hooks (call after python_start, with the GIL held). */
 int python_has_shutdown_hooks(python *py);
+
+/* Python threads running besides the calling one (threading's count; 0 when the function never
+ * imported threading), with the GIL held. */
+int python_thread_count(python *py);
+
+/* fork() with the interpreter prepared for it (PyOS_BeforeFork, PyOS_AfterFork_*: the import
+ * lock, os.register_at_fork hooks, thread states), with the GIL held. As fork(): 0 in the child,
+ * the child's pid in the parent, -1 with errno. */
+pid_t python_fork(python *py);
 
 /* Points Python at new descriptors, with the GIL held: the signal wakeup fd and faulthandler's
  * traceback file (-1: none), after the handler closed or replaced the old ones. Returns 0, or -1

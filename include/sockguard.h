@@ -34,6 +34,10 @@ void sockguard_attach(sockguard *g, CURL *curl);
 /* 1 when every socket libcurl holds is still the one it opened. */
 int sockguard_intact(const sockguard *g);
 
+/* In a process forked from the one that owns the client: closes this process's copies of the
+ * sockets (the other process keeps its own) and empties the set. */
+void sockguard_close_all(sockguard *g);
+
 /* Forgets the sockets that are no longer libcurl's, so that letting their connections go
  * closes nothing; returns how many there were. */
 int sockguard_drop_lost(sockguard *g);

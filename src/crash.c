@@ -53,6 +53,7 @@ static struct {
     int installed;
     int log_json;
     pid_t owner; /* the process whose invocations are armed; its forks report nothing */
+    crash_reported_fn reported;
     fdguard trace; /* the file faulthandler writes into */
     address_state address;
     char host[MAX_ADDRESS];
@@ -447,6 +448,8 @@ static void report(int sig)
 
     if (!target || crash.address != ADDRESS_READY)
         return;
+    if (crash.reported)
+        crash.reported(request_id);
     text body = {body_text, 0, sizeof(body_text)};
     text_add(&body, "{");
     text_error_fields(&body, message.data, request_id, frames, count);
@@ -642,6 +645,12 @@ void crash_arm_invocation(const char *request_id)
     if (crash.address == ADDRESS_TO_RESOLVE)
         address_resolve(); /* once: a name (not an IP) in AWS_LAMBDA_RUNTIME_API */
     arm("/" API_VERSION "/runtime/invocation/", request_id, "/error");
+}
+
+void crash_adopt_process(crash_reported_fn reported)
+{
+    crash.owner = getpid();
+    crash.reported = reported;
 }
 
 void crash_disarm(void)

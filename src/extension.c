@@ -246,6 +246,11 @@ extension *extension_start(const char *address, const char *name, char *msg, siz
     return ext;
 }
 
+void extension_close_inherited(extension *ext)
+{
+    sockguard_close_all(&ext->sockets);
+}
+
 int extension_wait_registered(extension *ext, long timeout_ms, char *msg, size_t msg_len)
 {
     struct timespec until;

@@ -7,7 +7,9 @@
  *   3. start Python, set sys.path and import the handler (failures go to /init/error; a fatal
  *      signal from here on posts a crash report first);
  *      if the function has shutdown hooks, register as an internal extension (for SIGTERM);
- *   4. loop: GET /next, run the handler, POST the response (or stream it) or the error.
+ *   4. under Managed Instances (AWS_LAMBDA_MAX_CONCURRENCY=N), fork N workers and supervise them;
+ *   5. loop (src/serve.c): GET /next, run the handler, POST the response (or stream it) or the
+ *      error; in each worker, or in this one process.
  */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
@@ -18,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -30,6 +34,7 @@
 #include "python.h"
 #include "runtime_api.h"
 #include "serve.h"
+#include "workers.h"
 
 #define DEFAULT_RUNTIME_API "127.0.0.1:9001"
 #define EXIT_INIT_FAILED 1
@@ -55,15 +60,16 @@ static void usage(FILE *out)
                  "          " LAYER_ENV_ROOT " (default " LAYER_DEFAULT_ROOT "), BOOTSTRAP_LIBPYTHON, PYTHONHOME\n");
 }
 
-/* The standard error document, as the managed runtime sends it for init failures. */
-static char *error_document(const char *type, const char *message)
+/* The standard error document, as the managed runtime sends it for init failures (and the
+ * platform's Runtime.ExitError for a worker's invocation, with its request id). */
+static char *error_document(const char *type, const char *message, const char *request_id)
 {
     cJSON *doc = cJSON_CreateObject();
     if (!doc)
         return NULL;
     cJSON_AddStringToObject(doc, "errorMessage", message);
     cJSON_AddStringToObject(doc, "errorType", type);
-    cJSON_AddStringToObject(doc, "requestId", "");
+    cJSON_AddStringToObject(doc, "requestId", request_id);
     cJSON_AddItemToObject(doc, "stackTrace", cJSON_CreateArray());
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
@@ -75,7 +81,7 @@ static char *error_document(const char *type, const char *message)
 static int fail_init(runtime_api *api, const char *type, const char *message)
 {
     fprintf(stderr, "bootstrap: init failed: %s: %s\n", type, message);
-    char *body = error_document(type, message);
+    char *body = error_document(type, message, "");
     runtime_api_error err = {0};
     if (api && body && runtime_api_post_init_error(api, type, body, strlen(body), &err) != RUNTIME_API_OK)
         fprintf(stderr, "bootstrap: could not report the init error: %s\n", err.message);
@@ -125,6 +131,85 @@ static python *load_python(const layer *l, char *msg, size_t msg_len)
     return NULL;
 }
 
+/* ---- step 4: Managed Instances workers ---------------------------------------------------- */
+
+typedef struct {
+    serving *serve;
+    const char *address;
+    extension *ext;
+    runtime_api *own_api; /* the supervisor's connection, for invocations its workers left */
+} supervision;
+
+static pid_t fork_worker(void *ctx)
+{
+    supervision *sup = ctx;
+    return python_fork(sup->serve->py);
+}
+
+/* A worker writes its stdout and stderr where the platform tells it to: each connects to the
+ * Unix socket in _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET (as awslambdaric's workers do). */
+static void connect_log_streams(void)
+{
+    const char *path = getenv("_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET");
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (!path || !*path)
+        return;
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        fprintf(stderr, "bootstrap: warning: _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET is too long for a socket "
+                        "path: logs stay on the supervisor's stdout and stderr\n");
+        return;
+    }
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    for (int fd = 1; fd <= 2; fd++) {
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) != 0 || dup2(s, fd) < 0)
+            fprintf(stderr, "bootstrap: warning: cannot connect %s to the log socket %s: %s\n",
+                    fd == 1 ? "stdout" : "stderr", path, strerror(errno));
+        if (s >= 0)
+            close(s);
+    }
+}
+
+/* In the worker, right after the fork: everything that must be its own. */
+static int start_worker(void *ctx, char *msg, size_t msg_len)
+{
+    supervision *sup = ctx;
+    runtime_api_error err = {0};
+    if (sup->own_api) /* the supervisor's connection, not this process's */
+        runtime_api_free(sup->own_api);
+    sup->own_api = NULL;
+    if (sup->ext)
+        extension_close_inherited(sup->ext);
+    if (runtime_api_reconnect(sup->serve->api, &err) != 0) {
+        snprintf(msg, msg_len, "%s", err.message);
+        return -1;
+    }
+    crash_adopt_process(workers_crash_reported);
+    if (crash_renew_traceback_fd() < 0)
+        fprintf(stderr, "bootstrap: warning: no crash traceback file in this worker (%s)\n", strerror(errno));
+    connect_log_streams();
+    return serve_renew_signal_pipe(sup->serve, msg, msg_len);
+}
+
+/* In the supervisor: the platform sees only this process, so it learns from here that a
+ * worker's invocation ended with the worker. */
+static void report_lost(void *ctx, const char *request_id, const char *reason)
+{
+    supervision *sup = ctx;
+    runtime_api_error err = {0};
+    if (!sup->own_api && !(sup->own_api = runtime_api_new(sup->address, &err))) {
+        fprintf(stderr, "bootstrap: could not report %s: %s\n", request_id, err.message);
+        return;
+    }
+    char message[512];
+    snprintf(message, sizeof(message), "RequestId: %s Error: Runtime exited with error: %s", request_id, reason);
+    char *body = error_document("Runtime.ExitError", message, request_id);
+    if (body && runtime_api_post_error(sup->own_api, request_id, "Runtime.ExitError", body, strlen(body), NULL,
+                                       &err) != RUNTIME_API_OK)
+        fprintf(stderr, "bootstrap: could not report %s: %s\n", request_id, err.message);
+    free(body);
+}
+
 /* Step 3, beside Python's start: registering as an extension is what makes Lambda send SIGTERM
  * at shutdown. Without it the function still works, only its shutdown hooks do not run. */
 static void extension_failed(const char *why)
@@ -171,6 +256,9 @@ int main(int argc, char **argv)
     }
     if (!layer_ok)
         return fail_init(api, "Runtime.LayerNotFound", msg);
+    int workers = workers_count(getenv(WORKERS_ENV), msg, sizeof(msg));
+    if (workers < 0)
+        return fail_init(api, "Runtime.InvalidConcurrency", msg);
 
     python *py = load_python(&lay, msg, sizeof(msg));
     if (!py)
@@ -233,9 +321,10 @@ int main(int argc, char **argv)
      * trip (~2 ms of a cold start here), so it is made only for a function that has something
      * to run at shutdown: a SIGTERM handler or atexit hooks after init (or when asked to). */
     const char *force = getenv(EXTENSION_ENV_FORCE);
+    extension *ext = NULL;
     if ((force && strcmp(force, "1") == 0) || python_has_shutdown_hooks(py)) {
         char ext_msg[512];
-        extension *ext = extension_start(address, EXTENSION_NAME, ext_msg, sizeof(ext_msg));
+        ext = extension_start(address, EXTENSION_NAME, ext_msg, sizeof(ext_msg));
         python_allow_threads(py);
         int registered = ext && extension_wait_registered(ext, EXTENSION_WAIT_MS, ext_msg, sizeof(ext_msg)) == 0;
         python_end_allow_threads(py);
@@ -243,5 +332,19 @@ int main(int argc, char **argv)
             extension_failed(ext_msg);
     }
 
+    if (workers > 1) {
+        static supervision sup;
+        sup = (supervision){.serve = &serve, .address = address, .ext = ext};
+        workers_config config = {
+            .count = workers,
+            .signal_fd = serve_signal_fd(),
+            .init_threads = python_thread_count(py),
+            .fork_process = fork_worker,
+            .start_worker = start_worker,
+            .report_lost = report_lost,
+            .ctx = &sup,
+        };
+        workers_start(&config); /* returns in each worker only */
+    }
     serve_forever(&serve);
 }

@@ -16,6 +16,7 @@
 #include "loader.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <link.h>
 #include <stdint.h>
@@ -76,7 +77,10 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
     X(PyObject_Call)                                                                                             \
     X(PyDict_Size)                                                                                               \
     X(PyUnicode_EncodeFSDefault)                                                                                 \
-    X(PyLong_FromLong)
+    X(PyLong_FromLong)                                                                                           \
+    X(PyOS_BeforeFork)                                                                                           \
+    X(PyOS_AfterFork_Parent)                                                                                     \
+    X(PyOS_AfterFork_Child)
 
 typedef struct {
 #define PY_DECLARE(name) __typeof__(name) *name;
@@ -108,6 +112,7 @@ struct python {
     PyObject *stream_next; /* bootstrap_runtime.stream_next */
     PyObject *stream_close; /* bootstrap_runtime.stream_close */
     PyObject *set_fds; /* bootstrap_runtime.set_fds */
+    PyObject *thread_count; /* bootstrap_runtime.thread_count */
     PyObject *stream_item; /* the last chunk or stream end, kept alive for the caller */
     PyObject *last_result; /* keeps the previous result's buffers alive */
     PyThreadState *saved_thread;
@@ -429,8 +434,10 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     py->stream_next = module ? py->api.PyObject_GetAttrString(module, "stream_next") : NULL;
     py->stream_close = module ? py->api.PyObject_GetAttrString(module, "stream_close") : NULL;
     py->set_fds = module ? py->api.PyObject_GetAttrString(module, "set_fds") : NULL;
+    py->thread_count = module ? py->api.PyObject_GetAttrString(module, "thread_count") : NULL;
     py->api.Py_DecRef(module);
-    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close || !py->set_fds) {
+    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close || !py->set_fds ||
+        !py->thread_count) {
         py->api.Py_DecRef(init);
         return runtime_failure(py, err, "loading " PYTHON_RUNTIME_FILENAME);
     }
@@ -654,6 +661,31 @@ int python_has_shutdown_hooks(python *py)
     py->api.PyErr_Clear();
     py->api.Py_DecRef(r);
     return yes;
+}
+
+int python_thread_count(python *py)
+{
+    PyObject *r = py->api.PyObject_CallFunctionObjArgs(py->thread_count, NULL);
+    long n = r ? py->api.PyLong_AsLong(r) : 0;
+    if (!r || n < 0) {
+        py->api.PyErr_Clear();
+        n = 0;
+    }
+    py->api.Py_DecRef(r);
+    return (int)n;
+}
+
+pid_t python_fork(python *py)
+{
+    py->api.PyOS_BeforeFork();
+    pid_t pid = fork();
+    int saved = errno;
+    if (pid == 0)
+        py->api.PyOS_AfterFork_Child();
+    else
+        py->api.PyOS_AfterFork_Parent();
+    errno = saved;
+    return pid;
 }
 
 int python_set_fds(python *py, int wakeup_fd, int crash_fd)

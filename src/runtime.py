@@ -800,6 +800,12 @@ def set_fds(wakeup_fd, crash_fd):
     set_crash_traceback_fd(crash_fd)
 
 
+def thread_count():
+    """Python threads running besides this one (0 unless the function imported threading)."""
+    threading = sys.modules.get("threading")
+    return threading.active_count() - 1 if threading is not None else 0
+
+
 def has_shutdown_hooks():
     """1 when the function installed a SIGTERM handler of its own or has atexit hooks: only
     then is registering as an extension (so that Lambda sends SIGTERM) worth its cost."""

@@ -13,6 +13,7 @@
 
 #include "crash.h"
 #include "fdguard.h"
+#include "workers.h"
 
 static int on_signal(void *ctx);
 
@@ -183,6 +184,7 @@ static int serve_invocation(serving *s, const invocation *inv, int *exit_code)
         return -1;
     }
     if (st == RUNTIME_API_FATAL) {
+        workers_api_lost();
         fprintf(stderr, "bootstrap: lost the Runtime API, exiting: %s\n", err.message);
         *exit_code = SERVE_EXIT_RUNTIME_API_FAILED;
         return -1;
@@ -210,13 +212,16 @@ void serve_forever(serving *s)
             _exit(0);
         }
         if (st != RUNTIME_API_OK) {
+            workers_api_lost();
             fprintf(stderr, "bootstrap: exiting: %s\n", api_err.message);
             _exit(SERVE_EXIT_RUNTIME_API_FAILED);
         }
         int exit_code = 0;
+        workers_busy(inv->request_id.value);
         crash_arm_invocation(inv->request_id.value);
         int served = serve_invocation(s, inv, &exit_code);
         crash_disarm();
+        workers_idle();
         if (served != 0)
             _exit(exit_code);
     }

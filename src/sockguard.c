@@ -58,6 +58,12 @@ int sockguard_intact(const sockguard *g)
     return 1;
 }
 
+void sockguard_close_all(sockguard *g)
+{
+    for (int i = 0; i < SOCKGUARD_MAX; i++)
+        fdguard_close(&g->sockets[i]);
+}
+
 int sockguard_drop_lost(sockguard *g)
 {
     int lost = 0;
