@@ -12,7 +12,10 @@
  *   - posts Runtime.ExitError for the invocation a worker was serving when it ended without
  *     answering it (the platform, which sees only this process, would never hear of it);
  *   - passes SIGTERM and SIGINT on to the workers (they run the function's shutdown hooks) and
- *     exits when they are gone; exits too when a worker lost the Runtime API.
+ *     exits when they are gone; exits too when a worker lost the Runtime API. Its own handler for
+ *     the two takes Python's place in this process only (the platform signals the whole process
+ *     group at once, and a worker's end must not be mistaken for a crash while the supervisor's
+ *     Python handler is still to run); each worker gets Python's back.
  * Threads the function started during init are not in the workers (fork copies only the calling
  * thread): the supervisor says so at start.
  */
@@ -31,7 +34,6 @@ int workers_count(const char *setting, char *msg, size_t msg_len);
 
 typedef struct {
     int count;
-    int signal_fd;   /* the signal pipe's read end (Python's wakeup fd), or -1 */
     int init_threads; /* Python threads the function started during init (they stay behind) */
     /* fork() with the interpreter's locks in order (python_fork): 0 in the child */
     pid_t (*fork_process)(void *ctx);

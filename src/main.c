@@ -337,7 +337,6 @@ int main(int argc, char **argv)
         sup = (supervision){.serve = &serve, .address = address, .ext = ext};
         workers_config config = {
             .count = workers,
-            .signal_fd = serve_signal_fd(),
             .init_threads = python_thread_count(py),
             .fork_process = fork_worker,
             .start_worker = start_worker,

@@ -4,8 +4,8 @@
  *
  * What the supervisor must know of each worker lives in memory shared with it (one slot each):
  * the invocation it serves, and whether that invocation has been answered or reported. The
- * supervisor learns of a worker's end through SIGCHLD (a byte on a pipe) and of SIGTERM through
- * the signal pipe Python writes signal numbers into, and waits on both with poll.
+ * supervisor learns of a worker's end (SIGCHLD) and of SIGTERM or SIGINT through handlers of its
+ * own that write a byte on a pipe, and waits on it with poll.
  */
 #define _GNU_SOURCE
 #include "workers.h"
@@ -45,11 +45,18 @@ typedef struct {
     long long started_ms;
     long long restart_at_ms;
     long restart_delay_ms;
+    /* The invocation it left unanswered, reported once its replacement is on its way (the
+     * platform can route to it sooner). */
+    int lost;
+    char lost_id[MAX_REQUEST_ID + 1];
+    char lost_reason[128];
 } worker;
 
 static slot *slots;
 static slot *mine; /* in a worker: its own slot */
-static int child_pipe[2] = {-1, -1};
+static int wake_pipe[2] = {-1, -1};
+static volatile sig_atomic_t stop_signal; /* SIGTERM or SIGINT, once received */
+static struct sigaction python_term, python_int; /* Python's handlers, given back to each worker */
 
 /* ---- in a worker ------------------------------------------------------------------------- */
 
@@ -106,12 +113,14 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static void on_child_exit(int sig)
+/* SIGCHLD, SIGTERM, SIGINT in the supervisor: remember a stop, wake the loop. */
+static void on_supervisor_signal(int sig)
 {
-    (void)sig;
     int saved = errno;
+    if (sig != SIGCHLD)
+        stop_signal = sig;
     char byte = 0;
-    if (write(child_pipe[1], &byte, 1) < 0) {
+    if (write(wake_pipe[1], &byte, 1) < 0) {
         /* full: the supervisor has a wake-up pending anyway */
     }
     errno = saved;
@@ -155,9 +164,13 @@ static int spawn(const workers_config *cfg, worker *w, int i)
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigemptyset(&dfl.sa_mask);
     sigaction(SIGCHLD, &dfl, NULL);
-    close(child_pipe[0]);
-    close(child_pipe[1]);
-    child_pipe[0] = child_pipe[1] = -1;
+    sigaction(SIGTERM, &python_term, NULL);
+    sigaction(SIGINT, &python_int, NULL);
+    if (stop_signal) /* arrived between the fork and now: the supervisor passes it on, too late */
+        _exit(0);
+    close(wake_pipe[0]);
+    close(wake_pipe[1]);
+    wake_pipe[0] = wake_pipe[1] = -1;
     mine = &slots[i];
     char msg[512];
     if (cfg->start_worker(cfg->ctx, msg, sizeof(msg)) != 0) {
@@ -169,7 +182,7 @@ static int spawn(const workers_config *cfg, worker *w, int i)
 
 /* A worker ended: report the invocation it left unanswered, and say when to replace it.
  * Returns 1 when the whole runtime must end (the worker lost the Runtime API). */
-static int worker_ended(const workers_config *cfg, worker *w, int i, int status, int stopping)
+static int worker_ended(worker *w, int i, int status, int stopping)
 {
     char reason[128];
     describe_end(status, reason, sizeof(reason));
@@ -178,7 +191,9 @@ static int worker_ended(const workers_config *cfg, worker *w, int i, int status,
     if (state == SLOT_BUSY) {
         fprintf(stderr, "bootstrap: worker %d (pid %d) ended (%s) while serving %s: reporting it as Runtime.ExitError\n",
                 i, (int)w[i].pid, reason, s->request_id);
-        cfg->report_lost(cfg->ctx, s->request_id, reason);
+        w[i].lost = 1;
+        snprintf(w[i].lost_id, sizeof(w[i].lost_id), "%s", s->request_id);
+        snprintf(w[i].lost_reason, sizeof(w[i].lost_reason), "%s", reason);
     } else if (state == SLOT_REPORTED) {
         fprintf(stderr, "bootstrap: worker %d (pid %d) ended (%s) while serving %s, after posting its crash report\n",
                 i, (int)w[i].pid, reason, s->request_id);
@@ -219,33 +234,32 @@ static int supervise(const workers_config *cfg, worker *w)
             if (w[i].pid == 0 && !stopping && (next_restart < 0 || w[i].restart_at_ms < next_restart))
                 next_restart = w[i].restart_at_ms;
         }
+        for (int i = 0; i < cfg->count; i++) {
+            if (w[i].lost) {
+                w[i].lost = 0;
+                cfg->report_lost(cfg->ctx, w[i].lost_id, w[i].lost_reason);
+            }
+        }
         if (stopping && live == 0)
             _exit(exit_code);
 
-        struct pollfd fds[2] = {{.fd = child_pipe[0], .events = POLLIN}, {.fd = cfg->signal_fd, .events = POLLIN}};
+        struct pollfd wake = {.fd = wake_pipe[0], .events = POLLIN};
         int timeout = next_restart < 0 ? -1 : (int)(next_restart > now ? next_restart - now : 0);
-        if (poll(fds, cfg->signal_fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
-            timeout = 100; /* should not happen; do not spin */
-
+        if (!stop_signal || stopping)
+            poll(&wake, 1, timeout);
         unsigned char buf[64];
-        if (cfg->signal_fd >= 0 && (fds[1].revents & POLLIN)) {
-            ssize_t n = read(cfg->signal_fd, buf, sizeof(buf));
-            for (ssize_t k = 0; k < n; k++) {
-                if ((buf[k] == SIGTERM || buf[k] == SIGINT) && !stopping) {
-                    stopping = 1;
-                    signal_workers(w, cfg->count, buf[k]);
-                }
-            }
+        while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
+            ;
+        if (stop_signal && !stopping) {
+            stopping = 1;
+            signal_workers(w, cfg->count, stop_signal);
         }
-        if (fds[0].revents & POLLIN)
-            while (read(child_pipe[0], buf, sizeof(buf)) > 0)
-                ;
         int status;
         for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
             for (int i = 0; i < cfg->count; i++) {
                 if (w[i].pid != pid)
                     continue;
-                if (worker_ended(cfg, w, i, status, stopping) && !stopping) {
+                if (worker_ended(w, i, status, stopping) && !stopping) {
                     fprintf(stderr, "bootstrap: exiting: worker %d lost the Runtime API\n", i);
                     stopping = 1;
                     exit_code = 1;
@@ -260,13 +274,15 @@ int workers_start(const workers_config *cfg)
 {
     slots = mmap(NULL, sizeof(slot) * (size_t)cfg->count, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     static worker w[WORKERS_MAX];
-    if (slots == MAP_FAILED || pipe2(child_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+    if (slots == MAP_FAILED || pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
         fprintf(stderr, "bootstrap: exiting: cannot set up %d workers: %s\n", cfg->count, strerror(errno));
         _exit(1);
     }
-    struct sigaction sa = {.sa_handler = on_child_exit, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+    struct sigaction sa = {.sa_handler = on_supervisor_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGTERM, &sa, &python_term);
+    sigaction(SIGINT, &sa, &python_int);
     int threads = cfg->init_threads;
     if (threads > 0)
         fprintf(stderr, "bootstrap: warning: the function started %d thread%s during init; the workers, forked "
