@@ -1,4 +1,5 @@
-"""AWS's RIE in Managed Instances mode (AWS_LAMBDA_MAX_CONCURRENCY set), in a bubblewrap sandbox.
+"""Managed Instances (AWS_LAMBDA_MAX_CONCURRENCY=N) under the project's emulator (`function`) and
+under AWS's RIE in its Managed Instances mode, in a bubblewrap sandbox (`managed_rie`).
 
 In that mode the RIE starts the runtime at once and looks for it only in /var/runtime, /var/task
 and /opt (not on its command line), so each test gets a mount namespace of its own: the host's
@@ -156,6 +157,19 @@ class ManagedRie:
         self.stop()
         self.log.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+function = harness.function  # the project's emulator serving FUNCTIONS (tests/integration's fixture)
+
+
+def emulator_status(f):
+    """The emulator's /_emulator/status document."""
+    conn = http.client.HTTPConnection("127.0.0.1", f.port, timeout=10)
+    try:
+        conn.request("GET", "/_emulator/status")
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
 
 
 @pytest.fixture
