@@ -386,10 +386,14 @@ class Sandbox(ExtensionsMixin):
         with self.cond:
             if inv.state != RECEIVING:
                 return False
-            inv.posted = result
-            inv.state = RESPONDED
+            self._record_post_locked(inv, result)
             self.cond.notify_all()
             return True
+
+    def _record_post_locked(self, inv, result):
+        """The client gets it when the runtime comes back to /next (next_invocation)."""
+        inv.posted = result
+        inv.state = RESPONDED
 
     def begin_stream(self, inv, chunks, content_type):
         """A streaming /response has started: hand its chunk queue to the invoke side."""

@@ -12,6 +12,7 @@ Environment (set by mk/managed.mk):
                         tests/integration (its harness is reused, loaded as `harness`)
 """
 
+import concurrent.futures
 import http.client
 import importlib.util
 import json
@@ -36,6 +37,12 @@ TIME_SCALE = harness.TIME_SCALE
 FUNCTIONS = harness.FUNCTIONS
 RIE_BIN = os.environ.get("RIE_BIN", "")
 BWRAP = shutil.which("bwrap")
+
+
+def at_once(invoke, events):
+    """invoke(event) for each event, all at once; the answers in order."""
+    with concurrent.futures.ThreadPoolExecutor(len(events)) as pool:
+        return list(pool.map(invoke, events))
 
 
 def free_port():

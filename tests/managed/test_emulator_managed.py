@@ -3,10 +3,9 @@ RIE's Managed Instances mode does (tests/managed/test_rie_managed.py), plus the 
 choices: invokes beyond the workers wait their turn, and a timed-out invocation does not take the
 runtime down."""
 
-import concurrent.futures
 import time
 
-from conftest import TIME_SCALE, emulator_status, harness
+from conftest import TIME_SCALE, at_once as at_once_with, emulator_status, harness
 
 HANDLER = "managed.handler"
 
@@ -32,8 +31,7 @@ def invoke(f, event, timeout=None):
 
 
 def at_once(f, events):
-    with concurrent.futures.ThreadPoolExecutor(len(events)) as pool:
-        return list(pool.map(lambda e: invoke(f, e), events))
+    return at_once_with(lambda e: invoke(f, e), events)
 
 
 def test_four_one_second_invocations_finish_in_under_two_seconds(function):

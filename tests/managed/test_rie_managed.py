@@ -1,20 +1,14 @@
 """The bootstrap under AWS's RIE in Managed Instances mode (issue 14): N invocations at once from
 workers forked after one init, the RIE's own answers to a worker that dies, and shutdown."""
 
-import concurrent.futures
 import json
 import re
 import signal
 import time
 
-from conftest import TIME_SCALE
+from conftest import TIME_SCALE, at_once
 
 HANDLER = "managed.handler"
-
-
-def at_once(rie, events):
-    with concurrent.futures.ThreadPoolExecutor(len(events)) as pool:
-        return list(pool.map(rie.invoke, events))
 
 
 def back_to(rie, n):
@@ -22,7 +16,7 @@ def back_to(rie, n):
     for its first invocation: until then the RIE refuses the extra one with Runtime.Unavailable)."""
     deadline = time.monotonic() + 10 * TIME_SCALE
     while time.monotonic() < deadline:
-        answers = at_once(rie, [{"do": "sleep", "seconds": 0.2}] * n)
+        answers = at_once(rie.invoke, [{"do": "sleep", "seconds": 0.2}] * n)
         if all(a.status == 200 for a in answers):
             return {a.json()["pid"] for a in answers}
         time.sleep(0.05)
@@ -32,7 +26,7 @@ def back_to(rie, n):
 def test_four_one_second_invocations_finish_in_under_two_seconds(managed_rie):
     rie = managed_rie(HANDLER, 4)
     t0 = time.monotonic()
-    answers = at_once(rie, [{"do": "sleep", "seconds": 1}] * 4)
+    answers = at_once(rie.invoke, [{"do": "sleep", "seconds": 1}] * 4)
     elapsed = time.monotonic() - t0
     assert all(a.status == 200 for a in answers), answers
     assert elapsed < (2.0 if TIME_SCALE == 1 else 1.0 + 0.3 * TIME_SCALE), elapsed
@@ -42,7 +36,7 @@ def test_four_one_second_invocations_finish_in_under_two_seconds(managed_rie):
 
 def test_a_fifth_invocation_beyond_the_workers_is_refused_by_the_rie(managed_rie):
     rie = managed_rie(HANDLER, 2)
-    answers = at_once(rie, [{"do": "sleep", "seconds": 1}] * 2 + [{"do": "echo"}])
+    answers = at_once(rie.invoke, [{"do": "sleep", "seconds": 1}] * 2 + [{"do": "echo"}])
     statuses = sorted(a.status for a in answers)
     assert statuses == [200, 200, 400], answers
     refused = next(a for a in answers if a.status == 400)
@@ -70,7 +64,7 @@ def test_the_caller_gets_the_crash_report_with_the_traceback(managed_rie):
 
 def test_log_records_carry_their_own_request_id(managed_rie):
     rie = managed_rie(HANDLER, 3)  # the RIE's Managed Instances mode defaults to JSON logs
-    answers = at_once(rie, [{"do": "log", "lines": 10, "pause": 0.01}] * 3)
+    answers = at_once(rie.invoke, [{"do": "log", "lines": 10, "pause": 0.01}] * 3)
     ids = {a.json()["request_id"] for a in answers}
     records = [json.loads(l) for l in rie.output().split("\n") if l.startswith('{"timestamp"')]
     lines = [r for r in records if r.get("message", "").startswith("line ")]
