@@ -27,6 +27,7 @@
 
 #include "crash.h"
 #include "doctor.h"
+#include "doctor_explain.h"
 #include "extension.h"
 #include "handler.h"
 #include "layer.h"
