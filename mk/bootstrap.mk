@@ -3,7 +3,8 @@
 
 CC_x86_64 := gcc
 CC_arm64  := aarch64-linux-gnu-gcc
-SRCS := src/main.c src/runtime_api.c src/extension.c src/python.c src/layer.c src/loader.c src/handler.c src/elf.c \
+SRCS := src/main.c src/serve.c src/invocation.c src/runtime_api.c src/extension.c src/python.c src/crash.c \
+        src/workers.c src/fdguard.c src/sockguard.c src/layer.c src/loader.c src/handler.c src/elf.c \
         $(sort $(wildcard src/doctor*.c))
 OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o $(OUT)/obj/bytecode.o
 

@@ -904,6 +904,22 @@ def _setup_signals(wakeup_fd):
         _signal.signal(_signal.SIGTERM, _on_sigterm)
 
 
+def set_fds(wakeup_fd, crash_fd):
+    """New descriptors from the C side, after the handler closed or replaced the old ones
+    (os.closerange, os.dup2): the signal wakeup fd and faulthandler's file."""
+    if wakeup_fd >= 0:
+        import _signal
+
+        _signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
+    set_crash_traceback_fd(crash_fd)
+
+
+def thread_count():
+    """Python threads running besides this one (0 unless the function imported threading)."""
+    threading = sys.modules.get("threading")
+    return threading.active_count() - 1 if threading is not None else 0
+
+
 def has_shutdown_hooks():
     """1 when the function installed a SIGTERM handler of its own or has atexit hooks: only
     then is registering as an extension (so that Lambda sends SIGTERM) worth its cost."""
@@ -925,11 +941,30 @@ def shutdown():
             pass
 
 
+def set_crash_traceback_fd(fd):
+    """Points faulthandler at the file the C side reads a crashing thread's traceback from
+    (src/crash.c): on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT it writes the thread's frames
+    there and passes the signal on to the C handler, which posts them. faulthandler is built
+    into every CPython, so this costs no import from disk."""
+    if fd < 0:
+        faulthandler = sys.modules.get("faulthandler")
+        if faulthandler is not None and faulthandler.is_enabled():
+            faulthandler.disable()  # its file is gone: never write a traceback into another one
+        return
+    import faulthandler
+
+    if sys.version_info >= (3, 14):
+        faulthandler.enable(fd, False, c_stack=False)  # a C backtrace is not signal-safe to take
+    else:
+        faulthandler.enable(fd, False)
+
+
 def init(spec, module_name, function_name, malformed, task_root, site_dirs, explain, wakeup_fd=-1,
-         site_mode="full", compile_source=None):
+         site_mode="full", compile_source=None, crash_fd=-1):
     """Prepares the process and imports the handler. Returns None, or (error type, error
     document, log line) as bytes for /runtime/init/error."""
     global _handler, _explain, _log_sink
+    set_crash_traceback_fd(crash_fd)  # first: a crash while importing the handler is reported too
     _explain = explain
     _setup_signals(wakeup_fd)
     sys.stdout = _Unbuffered(sys.stdout)

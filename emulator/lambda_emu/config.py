@@ -5,7 +5,7 @@ import datetime
 import os
 import uuid
 
-from .protocol import INIT_TIMEOUT, SHUTDOWN_GRACE, STREAMING_LIMIT
+from .protocol import INIT_TIMEOUT, MAX_CONCURRENCY, SHUTDOWN_GRACE, STREAMING_LIMIT
 
 
 def parse_address(text, default_host):
@@ -73,6 +73,18 @@ class Config:
         except ValueError:
             raise SystemExit("lambda_emulator: bad EMULATOR_SHUTDOWN_GRACE / EMULATOR_INIT_TIMEOUT"
                              " / EMULATOR_STREAMING_LIMIT")
+        # Managed Instances: N invocations at once (concurrent.py); the RIE starts such a
+        # runtime at once.
+        concurrency = environ.get("AWS_LAMBDA_MAX_CONCURRENCY") or "1"
+        try:
+            self.concurrency = int(concurrency)
+            if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+                raise ValueError
+        except ValueError:
+            raise SystemExit("lambda_emulator: bad AWS_LAMBDA_MAX_CONCURRENCY=%r (want 1 to %d)"
+                             % (concurrency, MAX_CONCURRENCY))
+        if self.concurrency > 1:
+            self.eager = True
         self.log_stream = "%s/[%s]%s" % (datetime.date.today().strftime("%Y/%m/%d"),
                                          self.version, uuid.uuid4().hex)
         self.api_host_port = None  # set once the Runtime API server is bound
@@ -97,6 +109,8 @@ class Config:
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.setdefault(key, "")
         env["AWS_LAMBDA_RUNTIME_API"] = self.api_host_port
+        if self.concurrency > 1:
+            env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances"
         if self.handler:
             env["_HANDLER"] = self.handler
         return env

@@ -10,6 +10,7 @@ from .http_io import Server
 from .invoke import InvokeHandler
 from .log import Log
 from .runtime_api import RuntimeApiHandler
+from .concurrent import ConcurrentSandbox
 from .sandbox import Sandbox
 from .spawn import Spawner
 
@@ -19,7 +20,8 @@ class Emulator:
         self.config = config
         self.log = log or Log()
         self.spawner = Spawner()
-        self.sandbox = Sandbox(config, self.log, self.spawner)
+        sandbox = ConcurrentSandbox if config.concurrency > 1 else Sandbox
+        self.sandbox = sandbox(config, self.log, self.spawner)
         self.faults = Faults(self.log)
         if config.environ.get("EMULATOR_FAULTS"):
             try:

@@ -40,6 +40,8 @@ INIT_ERROR_GRACE = 1.0
 SHUTDOWN_GRACE = 2.0
 # Lambda's init phase limit (the function timeout applies when it is longer).
 INIT_TIMEOUT = 10.0
+# AWS_LAMBDA_MAX_CONCURRENCY's largest value here (the bootstrap's own limit).
+MAX_CONCURRENCY = 1024
 
 
 def valid_error_type(value):

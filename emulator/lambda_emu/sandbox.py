@@ -1,4 +1,5 @@
-"""The sandbox: one runtime, one invocation at a time, shared by both servers (one Condition)."""
+"""The sandbox: one runtime, one invocation at a time, shared by both servers (one Condition).
+(Managed Instances' several at a time: concurrent.py, a subclass.)"""
 
 import datetime
 import math
@@ -78,9 +79,8 @@ class Sandbox(ExtensionsMixin):
             rt.dead = True
             if not self.closing:  # on shutdown, extensions still get their SHUTDOWN event
                 self._reset_extensions_locked(rt)
-            if rt.waiter is not None:
-                rt.waiter.cancelled = True
-            busy = self.current is not None and self.current.runtime is rt
+            self._cancel_waiters_locked(rt)
+            busy = self._serving_locked(rt)
             self.cond.notify_all()
         if self.closing or rt.doomed:
             return
@@ -96,8 +96,7 @@ class Sandbox(ExtensionsMixin):
         if rt.dead:
             return
         rt.doomed = True
-        if rt.waiter is not None:
-            rt.waiter.cancelled = True
+        self._cancel_waiters_locked(rt)
         rt.kill(signal.SIGKILL)
         self.cond.notify_all()
         end = time.monotonic() + wait
@@ -106,6 +105,15 @@ class Sandbox(ExtensionsMixin):
             if left <= 0:
                 break
             self.cond.wait(left)
+
+    def _cancel_waiters_locked(self, rt):
+        """The runtime is gone: its parked /next (if any) ends."""
+        if rt.waiter is not None:
+            rt.waiter.cancelled = True
+
+    def _serving_locked(self, rt):
+        """An invocation is in the runtime's hands (its end is reported there)."""
+        return self.current is not None and self.current.runtime is rt
 
     def _init_error_watchdog(self, rt):
         with self.cond:
@@ -137,7 +145,6 @@ class Sandbox(ExtensionsMixin):
                 self.cond.notify_all()
 
     def _run(self, inv, stream_sink):
-        cfg = self.config
         with self.cond:
             if self.closing:
                 return Result.error(503, "ServiceUnavailable", "the emulator is shutting down")
@@ -147,57 +154,71 @@ class Sandbox(ExtensionsMixin):
             inv.runtime = rt
             inv.state = QUEUED
             queued_at = time.monotonic()
-            self.current = inv
+            self._enqueue_locked(inv)
             self.cond.notify_all()
-            outcome = None
-            while outcome is None:
-                now = time.monotonic()
-                wait_until = None
-                if inv.stream is not None and not inv.stream_taken:
-                    # A streamed response: forward it outside the lock, then carry on
-                    # watching the runtime (the client's answer is already sent).
-                    inv.stream_taken = True
-                    inv.streamed = True
-                    self.cond.release()
-                    try:
-                        in_time = stream_sink(inv, inv.deadline)
-                    finally:
-                        self.cond.acquire()
-                    if not in_time:
-                        outcome = "timeout"
-                    continue
-                if inv.state == DONE:
-                    outcome = "done"
-                elif rt.dead:
-                    outcome = "exit"
-                elif self.closing:
-                    outcome = "closing"
-                elif inv.state == QUEUED:
-                    # Init (or a runtime that never comes back to /next) gets the
-                    # function timeout too; after /init/error we wait for the exit.
-                    if rt.init_error is None:
-                        if rt.ready_at is None:
-                            wait_until = rt.started + cfg.init_timeout
-                        else:
-                            wait_until = queued_at + cfg.timeout
-                        if now >= wait_until:
-                            outcome = "init-timeout" if rt.ready_at is None else "timeout"
-                elif now >= inv.deadline:
-                    outcome = "timeout"
-                else:
-                    wait_until = inv.deadline
-                if outcome is None:
-                    self.cond.wait(None if wait_until is None else wait_until - now)
-
+            outcome = self._outcome_locked(inv, rt, queued_at, stream_sink)
             state_at_end = inv.state
-            if outcome in ("timeout", "init-timeout"):
-                self._kill_locked(rt)
+            self._end_locked(inv, rt, outcome)
             inv.state = DONE
-            if self.current is inv:
-                self.current = None
             self.cond.notify_all()
 
         return self._finish(inv, rt, outcome, state_at_end)
+
+    def _enqueue_locked(self, inv):
+        self.current = inv
+
+    def _end_locked(self, inv, rt, outcome):
+        """The invocation is over for its client: a timed-out runtime is killed (and re-inited at
+        the next invoke), as the RIE does."""
+        if outcome in ("timeout", "init-timeout"):
+            self._kill_locked(rt)
+        if self.current is inv:
+            self.current = None
+
+    def _outcome_locked(self, inv, rt, queued_at, stream_sink):
+        """Waits (under self.cond) until the invocation is answered, its runtime exits, it times
+        out or the emulator closes; forwards a streamed response on the way."""
+        cfg = self.config
+        outcome = None
+        while outcome is None:
+            now = time.monotonic()
+            wait_until = None
+            if inv.stream is not None and not inv.stream_taken:
+                # A streamed response: forward it outside the lock, then carry on
+                # watching the runtime (the client's answer is already sent).
+                inv.stream_taken = True
+                inv.streamed = True
+                self.cond.release()
+                try:
+                    in_time = stream_sink(inv, inv.deadline)
+                finally:
+                    self.cond.acquire()
+                if not in_time:
+                    outcome = "timeout"
+                continue
+            if inv.state == DONE:
+                outcome = "done"
+            elif rt.dead:
+                outcome = "exit"
+            elif self.closing:
+                outcome = "closing"
+            elif inv.state == QUEUED:
+                # Init (or a runtime that never comes back to /next) gets the
+                # function timeout too; after /init/error we wait for the exit.
+                if rt.init_error is None:
+                    if rt.ready_at is None:
+                        wait_until = rt.started + cfg.init_timeout
+                    else:
+                        wait_until = queued_at + cfg.timeout
+                    if now >= wait_until:
+                        outcome = "init-timeout" if rt.ready_at is None else "timeout"
+            elif now >= inv.deadline:
+                outcome = "timeout"
+            else:
+                wait_until = inv.deadline
+            if outcome is None:
+                self.cond.wait(None if wait_until is None else wait_until - now)
+        return outcome
 
     def _finish(self, inv, rt, outcome, state_at_end):
         """Builds the Result and prints the platform lines (outside the lock)."""
@@ -276,12 +297,7 @@ class Sandbox(ExtensionsMixin):
                     inv.result = inv.posted
                     inv.state = DONE
                     self.cond.notify_all()
-            if rt.init_error is not None:
-                raise state_error("InitError", "Ready")
-            if rt.ready_at is None:
-                rt.ready_at = time.monotonic()
-                self._maybe_close_registration_locked(rt)
-                self.cond.notify_all()
+            self._mark_ready_locked(rt)
             if rt.waiter is not None:
                 if rt.waiter.alive():
                     raise state_error("Ready", "Ready")
@@ -302,23 +318,36 @@ class Sandbox(ExtensionsMixin):
                     break
                 self.cond.wait()
             rt.waiter = None
-            now = time.monotonic()
-            inv.state = RUNNING
-            inv.dispatched_at = now
-            inv.deadline = now + self.config.timeout
-            inv.deadline_ms = int(time.time() * 1000 + self.config.timeout * 1000)
-            rt.invocations += 1
-            self.invocations += 1
-            rt.registration_closed = True
-            for ext in rt.extensions:
-                if "INVOKE" in ext.events and not ext.dropped:
-                    event = {"eventType": "INVOKE", "deadlineMs": inv.deadline_ms, "requestId": inv.id,
-                             "invokedFunctionArn": self.config.function_arn}
-                    if inv.trace_id:
-                        event["tracing"] = {"type": "X-Amzn-Trace-Id", "value": inv.trace_id}
-                    ext.pending.append(event)
-            self.cond.notify_all()
+            self._dispatch_locked(rt, inv)
             return inv
+
+    def _mark_ready_locked(self, rt):
+        """A /next: the runtime's init is over (unless it reported an init error)."""
+        if rt.init_error is not None:
+            raise state_error("InitError", "Ready")
+        if rt.ready_at is None:
+            rt.ready_at = time.monotonic()
+            self._maybe_close_registration_locked(rt)
+            self.cond.notify_all()
+
+    def _dispatch_locked(self, rt, inv):
+        """The invocation goes to the runtime: its deadline starts, extensions get INVOKE."""
+        now = time.monotonic()
+        inv.state = RUNNING
+        inv.dispatched_at = now
+        inv.deadline = now + self.config.timeout
+        inv.deadline_ms = int(time.time() * 1000 + self.config.timeout * 1000)
+        rt.invocations += 1
+        self.invocations += 1
+        rt.registration_closed = True
+        for ext in rt.extensions:
+            if "INVOKE" in ext.events and not ext.dropped:
+                event = {"eventType": "INVOKE", "deadlineMs": inv.deadline_ms, "requestId": inv.id,
+                         "invokedFunctionArn": self.config.function_arn}
+                if inv.trace_id:
+                    event["tracing"] = {"type": "X-Amzn-Trace-Id", "value": inv.trace_id}
+                ext.pending.append(event)
+        self.cond.notify_all()
 
     def log_start(self, inv):
         """START, printed before the event goes out (and not under self.cond, so a
@@ -357,10 +386,14 @@ class Sandbox(ExtensionsMixin):
         with self.cond:
             if inv.state != RECEIVING:
                 return False
-            inv.posted = result
-            inv.state = RESPONDED
+            self._record_post_locked(inv, result)
             self.cond.notify_all()
             return True
+
+    def _record_post_locked(self, inv, result):
+        """The client gets it when the runtime comes back to /next (next_invocation)."""
+        inv.posted = result
+        inv.state = RESPONDED
 
     def begin_stream(self, inv, chunks, content_type):
         """A streaming /response has started: hand its chunk queue to the invoke side."""

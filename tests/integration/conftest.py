@@ -15,6 +15,7 @@ import http.client
 import http.server
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -56,6 +57,11 @@ def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def no_core_dumps():
+    """preexec_fn: the crash tests end runtimes with SIGSEGV and friends; no core files."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def runtime_env(extra=None):
@@ -103,7 +109,7 @@ class Function:
             args += [BOOTSTRAP, handler]
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, env=runtime_env(extra), stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=FUNCTIONS, start_new_session=True)
+                                     cwd=FUNCTIONS, start_new_session=True, preexec_fn=no_core_dumps)
         deadline = time.time() + 10 * TIME_SCALE
         while not self._ready():
             if self.proc.poll() is not None or time.time() > deadline:
@@ -277,7 +283,8 @@ def run_bootstrap(api_address, handler, env=None, timeout=20, args=None):
     e = runtime_env(env)
     e["AWS_LAMBDA_RUNTIME_API"] = api_address
     cmd = [BOOTSTRAP] + (args if args is not None else [handler])
-    return subprocess.Popen(cmd, env=e, cwd=FUNCTIONS, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(cmd, env=e, cwd=FUNCTIONS, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=no_core_dumps)
 
 
 def client_context_header(value):
