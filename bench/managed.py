@@ -242,6 +242,7 @@ def main():
     if any(r["errors"] for r in results):
         sys.exit("managed.py: the handler failed: %s" % [r for r in results if r["errors"]])
     doc["summary"] = summarize(results)
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
         json.dump(doc, f, indent=1)
     with open(args.out + ".md", "w") as f:
