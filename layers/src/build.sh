@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# layers/src/build.sh COMPONENT ARCH
+# layers/src/build.sh [--lookup] COMPONENT ARCH
 #
+# --lookup: print the entry's path if it is in the cache, else exit 3 (nothing is built).
 # Builds one component of the from-source runtimes for ARCH (x86_64 | arm64) with zig at
 # glibc $GLIBC_FLOOR, in the build cache (scripts/cache.sh), and prints the entry's path.
 # COMPONENT: a name of sources.lock (zlib, openssl, ..., python3.13). Its recipe is
 # recipes/<name>.sh (python3.X: recipes/python.sh), which sets
 #   RECIPE_DEPS      the components it links against (built first, same ARCH)
 #   recipe_build DEST SRC   builds into DEST (installed with --prefix=$CACHE_ENTRY)
-# The entry's key hashes the recipe, this script, lib.sh, source.sh, the component's lock
-# line, the zig version, the glibc floor, the arch and the keys of its dependencies (and,
-# for CPython on arm64, of the x86_64 build of the same version it runs as build Python).
-# After the recipe every ELF in the entry is checked (check_entry: arch, glibc floor,
-# NEEDED, unresolved symbols); a failure discards the entry.
+# The entry's key hashes the recipe (and the files it names in RECIPE_FILES), lib.sh, the
+# key of its source tree (lock line, patch list), the zig version, the glibc floor, the
+# arch, SRC_LTO and the keys of its dependencies (and, for CPython on arm64, of the x86_64
+# build of the same version it runs as build Python). Not this driver nor check.sh: they
+# decide what is built and accepted, not how. After the recipe every ELF in the entry is
+# checked (check.sh: arch, glibc floor, NEEDED, unresolved symbols); a failure discards it.
 set -euo pipefail
 SRC_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$SRC_DIR/lib.sh"
 
-INNER=0 INNER_DEST=""
+INNER=0 INNER_DEST="" LOOKUP=""
 if [ "${1:-}" = --inner ]; then INNER=1 INNER_DEST=${4:-}; set -- "$2" "$3"; fi
+if [ "${1:-}" = --lookup ]; then LOOKUP=--lookup; shift; fi
 [ $# -eq 2 ] || src_die "usage: $0 COMPONENT ARCH"
 COMPONENT=$1 ARCH=$2
 triplet_of "$ARCH" >/dev/null
@@ -35,19 +38,18 @@ declare -F recipe_build >/dev/null || src_die "$RECIPE defines no recipe_build"
 declare -A DEP_DIR=()
 dep_words=()
 for d in $RECIPE_DEPS; do
-  DEP_DIR[$d]=$(bash "$SRC_DIR/build.sh" "$d" "$ARCH") || src_die "$COMPONENT: dependency $d ($ARCH) failed"
+  DEP_DIR[$d]=$(bash "$SRC_DIR/build.sh" $LOOKUP "$d" "$ARCH") || { [ -z "$LOOKUP" ] || exit 3; src_die "$COMPONENT: dependency $d ($ARCH) failed"; }
   dep_words+=("$(basename "${DEP_DIR[$d]}")")
 done
 # CPython cross builds run the same version's x86_64 interpreter (--with-build-python).
 if [ "$ARCH" != x86_64 ] && [ "${RECIPE_NEEDS_BUILD_PYTHON:-0}" = 1 ]; then
-  BUILD_PYTHON_ENTRY=$(bash "$SRC_DIR/build.sh" "$COMPONENT" x86_64) || src_die "$COMPONENT: the x86_64 build (build Python) failed"
+  BUILD_PYTHON_ENTRY=$(bash "$SRC_DIR/build.sh" $LOOKUP "$COMPONENT" x86_64) || { [ -z "$LOOKUP" ] || exit 3; src_die "$COMPONENT: the x86_64 build (build Python) failed"; }
   dep_words+=("$(basename "$BUILD_PYTHON_ENTRY")")
 fi
 export BUILD_PYTHON_ENTRY
 
-KEY=$(cache_key "$RECIPE" "$SRC_DIR/build.sh" "$SRC_DIR/lib.sh" "$SRC_DIR/source.sh" "$REPO/layers/lib.sh" ${RECIPE_FILES:-} -- \
-  "$(lock_line "$COMPONENT")" "zig $ZIG_VERSION" "glibc $GLIBC_FLOOR" "arch $ARCH" "${dep_words[@]}" \
-  "lto ${SRC_LTO:-}")
+KEY=$(cache_key "$RECIPE" "$SRC_DIR/lib.sh" ${RECIPE_FILES:-} -- "src $(src_key "$COMPONENT")" \
+  "zig $ZIG_VERSION" "glibc $GLIBC_FLOOR" "arch $ARCH" "${dep_words[@]}" "lto ${SRC_LTO:-}")
 
 # The build itself runs as its own process (`build.sh --inner`) so that `set -e` holds in
 # the recipe (cache_build calls its function in a condition, where bash ignores set -e).
@@ -72,6 +74,11 @@ if [ "$INNER" = 1 ]; then
   [ -n "${CACHE_ENTRY:-}" ] || src_die "--inner without CACHE_ENTRY"
   inner_build "$INNER_DEST"
   exit 0
+fi
+if [ -n "$LOOKUP" ]; then
+  entry=$(cache_dir)/$COMPONENT-$ARCH-$KEY
+  [ -f "$entry/.complete" ] || exit 3
+  echo "$entry"; exit 0
 fi
 _build() { CACHE_ENTRY=$CACHE_ENTRY bash "$SRC_DIR/build.sh" --inner "$COMPONENT" "$ARCH" "$1"; }
 cache_build "$COMPONENT-$ARCH" "$KEY" _build

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared by layers/src/build.sh and the recipes (sourced, not run): the toolchain for one
-# arch, staged installs, .pc fixes, and the checks every cache entry must pass.
+# arch, staged installs, .pc fixes. Part of every build's cache key (check.sh, the checks,
+# is not: a changed check re-checks, it does not rebuild).
 #
 #   toolchain_env ARCH     exports CC CXX AR RANLIB STRIP READELF (zig at glibc $GLIBC_FLOOR
 #                          through the host-dir filter of toolchain_dir), HOST_TRIPLET,
@@ -9,9 +10,6 @@
 #                          and move the result to DEST
 #   pc_static FILE...      fold Libs.private into Libs (static libraries need them)
 #   autotools_keep SRC     keep make from regenerating autotools files after Debian's patches
-#   check_entry ARCH DIR [LIBDIR...]   every ELF under DIR: for ARCH, at most GLIBC_$GLIBC_FLOOR,
-#                          NEEDED only glibc or a library under DIR/LIBDIR..., no undefined
-#                          unversioned symbol that nothing in DIR/LIBDIR... defines
 #   strip_tree ARCH DIR    strip every ELF under DIR (debug info and local symbols)
 
 SRC_DIR=${SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
@@ -20,6 +18,8 @@ REPO=$(cd "$SRC_DIR/../.." && pwd)
 . "$REPO/layers/lib.sh"
 # shellcheck source=source.sh
 . "$SRC_DIR/source.sh"
+# shellcheck source=check.sh
+. "$SRC_DIR/check.sh"
 
 # The zig toolchain (scripts/zig.sh: cached, pinned) and its version/floor.
 ZIG_DIR=${ZIG_DIR:-$(bash "$REPO/scripts/zig.sh")} || src_die "the zig toolchain could not be installed"
@@ -105,51 +105,6 @@ pc_static() {
     [ -n "${priv// }" ] || continue
     sed -i -e "s|^Libs:\(.*\)$|Libs:\1 $priv|" -e '/^Libs\.private:/d' "$f"
   done
-}
-
-# Sonames every Lambda image has (glibc); everything else must be shipped.
-GLIBC_SONAMES="libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libutil.so.1 libresolv.so.2
-ld-linux-x86-64.so.2 ld-linux-aarch64.so.1"
-
-_elf_files() { find "$@" -type f \( -name '*.so' -o -name '*.so.*' -o -perm -u+x \) -print0 2>/dev/null |
-  while IFS= read -r -d '' f; do is_elf "$f" && printf '%s\n' "$f"; done; }
-
-# The highest GLIBC_x.y an ELF file needs (0 if none).
-elf_glibc_max() {
-  { echo 0; readelf -V -W "$1" 2>/dev/null | sed -n 's/.*Name: GLIBC_\([0-9][0-9.]*\).*/\1/p'; } | sort -V | tail -n1
-}
-
-check_entry() {
-  local arch=$1 dir=$2; shift 2
-  local problems="" f v so n defined files sonames
-  check_elf_arch "$arch" "$dir"
-  files=$(_elf_files "$dir")
-  [ -n "$files" ] || return 0
-  local libfiles; libfiles=$( { printf '%s\n' "$files"; [ $# -eq 0 ] || _elf_files "$@"; } | sort -u)
-  sonames=" $(echo $GLIBC_SONAMES) "
-  while read -r f; do
-    n=$(readelf -d "$f" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-    sonames+="${n:-$(basename "$f")} "
-  done <<<"$libfiles"
-  # Symbols the shipped libraries define (libpython's C API for the extension modules).
-  defined=$(while read -r f; do readelf --dyn-syms -W "$f" 2>/dev/null |
-              awk '$7 != "UND" && $8 != "" { sub(/@.*/, "", $8); print $8 }'; done <<<"$libfiles" | sort -u)
-  while read -r f; do
-    v=$(elf_glibc_max "$f")
-    if [ "$(printf '%s\n' "$v" "$GLIBC_FLOOR" | sort -V | tail -n1)" != "$GLIBC_FLOOR" ]; then
-      problems+="  ${f#"$dir/"}: needs GLIBC_$v ($(readelf --dyn-syms -W "$f" | grep -o "[^ ]*@GLIBC_$v" | sort -u | head -3 | tr '\n' ' '))"$'\n'
-    fi
-    for so in $(elf_needed "$f"); do
-      case "$sonames" in *" $so "*) ;; *) problems+="  ${f#"$dir/"}: NEEDED $so, which is neither glibc nor shipped"$'\n' ;; esac
-    done
-    # An unversioned undefined symbol is a function the floor's glibc may lack (the link
-    # against the 2.26 stubs left it unresolved); from libpython or a shipped library it is fine.
-    local und
-    und=$(readelf --dyn-syms -W "$f" 2>/dev/null | awk '$7 == "UND" && $5 != "WEAK" && $8 != "" && $8 !~ /@/ { print $8 }' |
-          sort -u | comm -23 - <(printf '%s\n' "$defined"))
-    [ -z "$und" ] || problems+="  ${f#"$dir/"}: undefined symbols nothing provides: $(echo $und | cut -c1-200)"$'\n'
-  done <<<"$files"
-  [ -z "$problems" ] || src_die "check of $dir failed:"$'\n'"$problems"
 }
 
 strip_tree() {

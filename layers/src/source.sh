@@ -5,6 +5,7 @@
 #   lock_line NAME              NAME's whole line (part of every cache key built on it)
 #   src_fetch NAME              the unpacked, patched source tree of NAME (a cache entry,
 #                               scripts/cache.sh); prints its path (the tree is PATH/src)
+#   src_key NAME                that entry's key (part of the key of everything built from it)
 #
 # Fetching: `apt-get source --download-only PACKAGE=VERSION` under a private apt state per
 # suite ($BOOTSTRAP_CACHE/apt-src/SUITE: deb-src lines for SUITE, -updates and -security;
@@ -145,10 +146,15 @@ _src_apply_selected() {
   echo "$name: $kept Debian patches kept, $dropped dropped ($list)"
 }
 
-src_fetch() {
-  local name=$1 patches key files=("$SRC_DIR/source.sh")
-  patches=$(lock_field "$name" patches)
+# src_key NAME: the cache key of NAME's source tree (fetch logic, patch list, lock line).
+src_key() {
+  local patches files=("$SRC_DIR/source.sh")
+  patches=$(lock_field "$1" patches)
   [ "$patches" = debian ] || files+=("$SRC_DIR/patches/$patches")
-  key=$(cache_key "${files[@]}" -- "$(lock_line "$name")") || exit 1
-  cache_build "src-$name" "$key" _src_unpack "$name"
+  cache_key "${files[@]}" -- "$(lock_line "$1")"
+}
+
+src_fetch() {
+  local key; key=$(src_key "$1") || exit 1
+  cache_build "src-$1" "$key" _src_unpack "$1"
 }
