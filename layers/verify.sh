@@ -6,7 +6,7 @@
 # libpython3.X.so.1.0 (RTLD_GLOBAL) with PYTHONHOME=RUNTIME_ROOT/ARCH/runtime,
 # LD_LIBRARY_PATH=[DEPS_ROOT/ARCH/lib:]RUNTIME_ROOT/ARCH/lib and, for the deps layer,
 # DEPS_ROOT/ARCH/python on the path. Without DEPS_ROOT: every stdlib module imports,
-# json/ssl/ctypes/decimal/sqlite3/hashlib work. With it: every module and extension in
+# json/ssl (a TLS handshake with a local server)/ctypes/decimal/sqlite3/hashlib work. With it: every module and extension in
 # DEPS_ROOT/ARCH/python imports, then CHECK_ARGS (check_layer.py: MODULE, --absent
 # MODULE). NO_DEPS_LIB=1 leaves DEPS_ROOT/ARCH/lib off LD_LIBRARY_PATH. Always:
 # every ELF is for ARCH and no shared library is loaded from outside the layers
@@ -48,6 +48,18 @@ if [ "$ARCH" != "$(host_arch)" ]; then
   RUN_ENV+=("QEMU_LD_PREFIX=$(realpath "$SYSROOT")")
 fi
 
+# A certificate for localhost, for check_layer.py's TLS handshake (made once; a config file
+# rather than -addext, which Amazon Linux 2's OpenSSL 1.0.2 lacks).
+TLS=$TOOLS/tls
+if [ ! -s "$TLS/cert.pem" ]; then
+  command -v openssl >/dev/null || die "openssl (the command) not found: needed for the TLS handshake check"
+  mkdir -p "$TLS"
+  printf '[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n[dn]\nCN=localhost\n[ext]\nsubjectAltName=DNS:localhost\nbasicConstraints=critical,CA:TRUE\n' >"$TLS/req.cnf"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -config "$TLS/req.cnf" \
+    -keyout "$TLS/key.pem.tmp" -out "$TLS/cert.pem.tmp" 2>"$TLS/openssl.log" || { cat "$TLS/openssl.log" >&2; die "could not make a test certificate"; }
+  mv "$TLS/key.pem.tmp" "$TLS/key.pem" && mv "$TLS/cert.pem.tmp" "$TLS/cert.pem"
+fi
+
 LDPATH=$RT_ROOT/$ARCH/lib ROOTS=$RT_ROOT PYPATH="" ARGS=(--stdlib)
 if [ -n "$DEPS_ROOT" ]; then
   ROOTS=$DEPS_ROOT:$ROOTS PYPATH=$DEPS_ROOT/$ARCH/python
@@ -58,5 +70,5 @@ fi
 env -i PATH=/usr/bin:/bin LANG=C.UTF-8 ${RUN_ENV[@]+"${RUN_ENV[@]}"} \
   LAYER_SYSTEM_SONAMES="$(echo $SYSTEM_SONAMES)" LAYER_SKIP_MODULES="${LAYER_SKIP_MODULES:-}" \
   PYTHONHOME="$RT_ROOT/$ARCH/runtime" LD_LIBRARY_PATH="$LDPATH" PYTHONPATH="$PYPATH" \
-  PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 \
+  PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 LAYER_TLS_CERT="$TLS/cert.pem" LAYER_TLS_KEY="$TLS/key.pem" \
   "$EMBED" "$LIBPY" "$LAYERS_DIR/check_layer.py" "$ROOTS" ${ARGS[@]+"${ARGS[@]}"}
