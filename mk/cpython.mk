@@ -36,6 +36,9 @@ SRC_INPUTS      := $(wildcard layers/src/*.sh layers/src/*.txt layers/src/source
                    layers/lib.sh layers/verify.sh layers/check_layer.py layers/embedtest.c
 
 SRC_LAYERS_OUT  := layers/build
+# 3.13-arm64 -> 3.13 / arm64; openssl-x86_64 -> openssl / x86_64
+src_v = $(word 1,$(subst -, ,$(1)))
+src_a = $(word 2,$(subst -, ,$(1)))
 CPYTHON_TARGETS := $(foreach p,$(SRC_PYVERS) 3.14,$(foreach a,$(SRC_ARCHS),cpython-$(p)-$(a)))
 SRC_LAYER_TARGETS := $(foreach p,$(SRC_PYVERS) 3.14,$(foreach a,$(SRC_ARCHS),src-layer-py$(p)-$(a)))
 SRC_LIB_TARGETS := $(foreach l,$(SRC_LIBS),$(foreach a,$(SRC_ARCHS),src-lib-$(l)-$(a)))
@@ -44,18 +47,16 @@ SRC_LIB_TARGETS := $(foreach l,$(SRC_LIBS),$(foreach a,$(SRC_ARCHS),src-lib-$(l)
 # cpython-3.X-<arch>: (re)link build/cpython/py3.X-<arch> to the cache entry (built if needed:
 # a cached one is a lookup of a few seconds).
 $(CPYTHON_TARGETS): cpython-%: | $(ZIG_STAMP) $(BUILD)/.deps
-	@v=$$(echo $* | sed 's/-[^-]*$$//'); a=$${*##*-}; \
-	  entry=$$(nice -n 10 bash layers/src/build.sh python$$v $$a) && \
+	@entry=$$(nice -n 10 bash layers/src/build.sh python$(call src_v,$*) $(call src_a,$*)) && \
 	  mkdir -p $(CPYTHON_OUT) && ln -sfn "$$entry" $(CPYTHON_OUT)/py$*.tmp && mv -Tf $(CPYTHON_OUT)/py$*.tmp $(CPYTHON_OUT)/py$* && \
 	  echo "$(CPYTHON_OUT)/py$* -> $$entry"
 
 $(SRC_LIB_TARGETS): src-lib-%: | $(ZIG_STAMP) $(BUILD)/.deps
-	@l=$$(echo $* | sed 's/-[^-]*$$//'); a=$${*##*-}; nice -n 10 bash layers/src/build.sh $$l $$a
+	@nice -n 10 bash layers/src/build.sh $(call src_v,$*) $(call src_a,$*)
 
 $(SRC_LAYER_TARGETS): src-layer-py%: $(SRC_LAYERS_OUT)/.made/src-py%
 $(SRC_LAYERS_OUT)/.made/src-py%: $(SRC_INPUTS) | $(ZIG_STAMP) $(BUILD)/.deps
-	@v=$$(echo $* | sed 's/-[^-]*$$//'); a=$${*##*-}; \
-	  nice -n 10 bash layers/src/layer.sh $$v $$a $(SRC_LAYERS_OUT)/src-py$*
+	@nice -n 10 bash layers/src/layer.sh $(call src_v,$*) $(call src_a,$*) $(SRC_LAYERS_OUT)/src-py$*
 	@$(MAKE) --no-print-directory cpython-$*
 	@mkdir -p $(@D) && touch $@
 
