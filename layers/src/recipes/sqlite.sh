@@ -19,7 +19,8 @@ recipe_build() {
     "$src/configure" --host="$HOST_TRIPLET" --build="$BUILD_TRIPLET" --prefix="$CACHE_ENTRY" \
     --disable-shared --enable-static --with-pic --enable-threadsafe --enable-load-extension \
     --enable-fts4 --enable-fts5 --disable-tcl --disable-readline --disable-editline TCLSH_CMD=tclsh
-  make -j"$JOBS" libsqlite3.la sqlite3.h
+  # CROSS_BUILDING: Debian's 30-cross.patch then builds lemon with the build machine's cc.
+  make -j"$JOBS" CROSS_BUILDING=yes libsqlite3.la sqlite3.h
   mkdir -p "$dest/lib/pkgconfig" "$dest/include"
   cp .libs/libsqlite3.a "$dest/lib/" && cp sqlite3.h "$src/src/sqlite3ext.h" "$dest/include/"
   cp sqlite3.pc "$dest/lib/pkgconfig/"
