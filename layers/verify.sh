@@ -11,7 +11,8 @@
 # MODULE). NO_DEPS_LIB=1 leaves DEPS_ROOT/ARCH/lib off LD_LIBRARY_PATH. Always:
 # every ELF is for ARCH and no shared library is loaded from outside the layers
 # (except glibc/libgcc_s; SYSTEM_SONAMES overrides). LAYER_SKIP_MODULES: stdlib modules
-# a build leaves out on purpose. arm64 runs under qemu-user (scripts/qemu-arm64.sh binfmt +
+# a build leaves out on purpose; LAYER_EXPECT_MODULES: modules that must import even if
+# their file is missing from the layer (a from-source build's extension modules). arm64 runs under qemu-user (scripts/qemu-arm64.sh binfmt +
 # QEMU_LD_PREFIX=build/sysroot/arm64 from scripts/sysroot-arm64.sh).
 # ~2 s on x86_64, ~15 s for arm64 under qemu.
 set -euo pipefail
@@ -69,6 +70,7 @@ fi
 # (${a[@]+"${a[@]}"}: empty arrays under set -u in bash 4.2, Amazon Linux 2's)
 env -i PATH=/usr/bin:/bin LANG=C.UTF-8 ${RUN_ENV[@]+"${RUN_ENV[@]}"} \
   LAYER_SYSTEM_SONAMES="$(echo $SYSTEM_SONAMES)" LAYER_SKIP_MODULES="${LAYER_SKIP_MODULES:-}" \
+  LAYER_EXPECT_MODULES="${LAYER_EXPECT_MODULES:-}" \
   PYTHONHOME="$RT_ROOT/$ARCH/runtime" LD_LIBRARY_PATH="$LDPATH" PYTHONPATH="$PYPATH" \
   PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 LAYER_TLS_CERT="$TLS/cert.pem" LAYER_TLS_KEY="$TLS/key.pem" \
   "$EMBED" "$LIBPY" "$LAYERS_DIR/check_layer.py" "$ROOTS" ${ARGS[@]+"${ARGS[@]}"}

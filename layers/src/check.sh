@@ -6,6 +6,9 @@
 #                          unversioned symbol that nothing in DIR/LIBDIR... defines
 #   elf_glibc_max FILE     the highest GLIBC_x.y FILE needs (0 if none)
 #   src_not_built PYVER    the stdlib modules not-built.txt leaves out of that Python
+#   src_verify_layer PYVER ARCH LAYER ENTRY   layers/verify.sh on a from-source layer: every
+#                          extension module ENTRY built (tests aside) must import from LAYER,
+#                          everything else of its stdlib too, except not-built.txt
 # Uses layers/lib.sh (is_elf, elf_needed, check_elf_arch) and readelf, never the doctor's
 # code, so one bug cannot hide in both.
 
@@ -61,3 +64,12 @@ src_not_built() {
       if (ok) print $1 }' "$SRC_DIR/not-built.txt"
 }
 
+
+src_verify_layer() {
+  local pyver=$1 arch=$2 layer=$3 entry=$4 expect
+  expect=$(find "$entry/runtime/lib/python$pyver/lib-dynload" -name '*.so' -printf '%f\n' | sed 's/\..*//' |
+           grep -v -E '^(_test|_ctypes_test|xx|_xx)' | sort | tr '\n' ' ')
+  [ -n "$expect" ] || src_die "no extension modules in $entry"
+  LAYER_SKIP_MODULES="$(src_not_built "$pyver" | tr '\n' ' ')" LAYER_EXPECT_MODULES="$expect" \
+    bash "$REPO/layers/verify.sh" "$arch" "$layer"
+}

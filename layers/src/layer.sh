@@ -36,7 +36,6 @@ assemble_runtime "$OUTDIR" "$ARCH" "$PYVER" "$ENTRY/runtime/lib/libpython$PYVER.
 # The stdlib's build-time configuration is for building extensions, which the layer does
 # not do (no headers); _sysconfigdata stays (sysconfig imports it).
 check_entry "$ARCH" "$OUTDIR/$ARCH"
-skip=$(src_not_built "$PYVER" | tr '\n' ' ')
-LAYER_SKIP_MODULES="$skip" bash "$REPO/layers/verify.sh" "$ARCH" "$OUTDIR"
+src_verify_layer "$PYVER" "$ARCH" "$OUTDIR" "$ENTRY"
 echo "$STAMP" >"$OUTDIR/.src-stamp"
 note "src-py$PYVER-$ARCH: $(du -sh "$OUTDIR" | cut -f1) in $((SECONDS - t0)) s from $(basename "$ENTRY"); $ARCH/lib: $(ls "$OUTDIR/$ARCH/lib" | tr '\n' ' ')"

@@ -17,7 +17,7 @@ for v in "$@"; do
     fi
     layer=$LAYERS_BUILD/src-py$v-$a
     if (check_entry "$a" "$entry" && bash "$SRC_DIR/layer.sh" "$v" "$a" "$layer" && check_entry "$a" "$layer/$a" &&
-        LAYER_SKIP_MODULES="$(src_not_built "$v" | tr '\n' ' ')" bash "$REPO/layers/verify.sh" "$a" "$layer"); then
+        src_verify_layer "$v" "$a" "$layer" "$entry"); then
       passed=$((passed + 1))
     else
       failed=$((failed + 1)) failures+=" src-py$v-$a"

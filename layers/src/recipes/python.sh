@@ -121,7 +121,29 @@ recipe_build() {
   rm -rf "$dest/runtime/share" "$dest/runtime/lib/pkgconfig"
   strip_tree "$ARCH" "$dest"
 
+  _python_modules_check "$dest" "$src" make.out
   _python_check "$dest"
+}
+
+# No extension module may be missing except those of not-built.txt: none the build reports
+# as not found, failed or removed (setup.py in 3.9/3.11, check_extension_modules in 3.12+),
+# and (3.11+) every module Modules/Setup.stdlib.in defines is built, shared or built in.
+# Test modules (--disable-test-modules; trimmed from layers) and macOS's _scproxy excepted.
+_python_modules_check() {
+  local dest=$1 src=$2 log=$3 m bad="" skip
+  skip=" $(src_not_built "$PYVER" | tr '\n' ' ') _scproxy "
+  for m in $(awk '/necessary bits to build these optional modules were not found|Failed to build these modules|built successfully but were removed|modules are \*disabled\* in configure|Could not build the/ { g = 1; next }
+                  g && /^[[:space:]]*$/ { g = 0 } g' "$log" | tr -s ' \t' '\n' | grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | sort -u); do
+    case "$skip" in *" $m "*) ;; *) bad+=" $m" ;; esac
+  done
+  [ -z "$bad" ] || src_die "$COMPONENT: the build left out extension modules not in not-built.txt:$bad"
+  [ -f "$src/Modules/Setup.stdlib.in" ] || return 0
+  for m in $(sed -n 's/^@MODULE_[A-Z0-9_]*_TRUE@\([A-Za-z0-9_]*\) .*/\1/p' "$src/Modules/Setup.stdlib.in"); do
+    case $m in _test*|_ctypes_test|xx*|_xx*) continue ;; esac
+    case "$skip" in *" $m "*) continue ;; esac
+    compgen -G "$dest/runtime/lib/python$PYVER/lib-dynload/$m.cpython-*.so" >/dev/null || python_builtin "$dest" "$m" || bad+=" $m"
+  done
+  [ -z "$bad" ] || src_die "$COMPONENT: extension modules of Modules/Setup.stdlib.in not built:$bad"
 }
 
 # Every C extension module of the source tree is built, except those of not-built.txt;
