@@ -58,6 +58,8 @@ inner_build() {
   src=$(src_fetch "$COMPONENT")/src
   echo "== $COMPONENT $ARCH from $(cat "$(dirname "$src")/VERSION"); zig $ZIG_VERSION, glibc $GLIBC_FLOOR"
   toolchain_env "$ARCH"
+  # An LTO build (SRC_LTO=thin|full, part of the key) archives LLVM bitcode: zig's ar is llvm-ar.
+  [ -z "${SRC_LTO:-}" ] || export LLVM_AR=$AR
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/src-$COMPONENT-$ARCH.XXXXXX")
   trap 'rm -rf "$WORK"' EXIT
   cp -a "$src" "$WORK/src"

@@ -86,6 +86,10 @@ recipe_build() {
     fi
   fi
 
+  # Debian's CVE-2026-4224 fix for 3.11 makes pyexpat.c use the internal C API, as upstream
+  # 3.11 by then compiled it (Debian builds pyexpat into libpython, where it always is).
+  [ "$PYVER" != 3.11 ] || export LIBEXPAT_CFLAGS="-DPy_BUILD_CORE_MODULE"
+
   cd build
   # LDFLAGS_NODIST (not recorded for extensions built later): glibc's libraries for the
   # static libraries linked into modules (3.9's setup.py passes only -lsqlite3 and the like);
@@ -110,6 +114,7 @@ recipe_build() {
   make -j"$JOBS" "${makevars[@]}" \
     >make.out 2>&1 || { tail -n 60 make.out; src_die "$COMPONENT: make failed"; }
   grep -E -A12 "Python build finished|Following modules|Failed to build|could not be imported|not built" make.out | head -n 40 || true
+  grep -E -B2 -A3 "error:|undefined symbol|ImportError" make.out | head -n 80 || true
   stage_install "$dest" make install "${makevars[@]}" >install.out 2>&1 \
     || { tail -n 40 install.out; src_die "$COMPONENT: make install failed"; }
   unset LD_LIBRARY_PATH
@@ -133,7 +138,7 @@ _python_modules_check() {
   local dest=$1 src=$2 log=$3 m bad="" skip
   skip=" $(src_not_built "$PYVER" | tr '\n' ' ') _scproxy "
   for m in $(awk '/necessary bits to build these optional modules were not found|Failed to build these modules|built successfully but were removed|modules are \*disabled\* in configure|Could not build the/ { g = 1; next }
-                  g && /^[[:space:]]*$/ { g = 0 } g' "$log" | tr -s ' \t' '\n' | grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | sort -u); do
+                  g && (/^[[:space:]]*$/ || /^[A-Z]/) { g = 0 } g' "$log" | tr -s ' \t' '\n' | grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | sort -u); do
     case "$skip" in *" $m "*) ;; *) bad+=" $m" ;; esac
   done
   [ -z "$bad" ] || src_die "$COMPONENT: the build left out extension modules not in not-built.txt:$bad"
