@@ -90,6 +90,11 @@ recipe_build() {
   # 3.11 by then compiled it (Debian builds pyexpat into libpython, where it always is).
   [ "$PYVER" != 3.11 ] || export LIBEXPAT_CFLAGS="-DPy_BUILD_CORE_MODULE"
 
+  # A cross build refuses a READELF that is just "readelf" (it wants the host's); binutils'
+  # readelf reads every architecture.
+  READELF=$(command -v readelf) || src_die "readelf not found (binutils)"
+  export READELF
+
   cd build
   # LDFLAGS_NODIST (not recorded for extensions built later): glibc's libraries for the
   # static libraries linked into modules (3.9's setup.py passes only -lsqlite3 and the like);
@@ -97,7 +102,7 @@ recipe_build() {
   # getbuildinfo.c) an error; with SOURCE_DATE_EPOCH set they are reproducible.
   CPPFLAGS="${inc# }" LDFLAGS="${lib# }" CFLAGS="" LDFLAGS_NODIST="-lm -ldl -lpthread" \
     CFLAGS_NODIST="-Wno-error=date-time" \
-    "$src/configure" "${args[@]}" >configure.out 2>&1 || { tail -n 40 config.log; src_die "$COMPONENT: configure failed"; }
+    "$src/configure" "${args[@]}" >configure.out 2>&1 || { tail -n 20 configure.out; src_die "$COMPONENT: configure failed (config.log)"; }
   tail -n 5 configure.out
   # The interpreter alone finds its libraries relative to itself (DT_RPATH, so they apply
   # to the modules it loads too: rpath.py turns zig's DT_RUNPATH into one); libpython and
