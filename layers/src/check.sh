@@ -73,3 +73,55 @@ src_verify_layer() {
   LAYER_SKIP_MODULES="$(src_not_built "$pyver" | tr '\n' ' ')" LAYER_EXPECT_MODULES="$expect" \
     bash "$REPO/layers/verify.sh" "$arch" "$layer"
 }
+
+# --- the CPython recipe's checks (recipes/python.sh; PYVER, COMPONENT, ARCH are its globals) ---
+
+# No extension module may be missing except those of not-built.txt: none the build reports
+# as not found, failed or removed (setup.py in 3.9/3.11, check_extension_modules in 3.12+),
+# and (3.11+) every module Modules/Setup.stdlib.in defines is built, shared or built in.
+# Test modules (--disable-test-modules; trimmed from layers) and macOS's _scproxy excepted.
+_python_modules_check() {
+  local dest=$1 src=$2 log=$3 m bad="" skip
+  skip=" $(src_not_built "$PYVER" | tr '\n' ' ') _scproxy "
+  for m in $(awk '/necessary bits to build these optional modules were not found|Failed to build these modules|built successfully but were removed|modules are \*disabled\* in configure|Could not build the/ { g = 1; next }
+                  g && (/^[[:space:]]*$/ || /^[A-Z]/) { g = 0 } g' "$log" | tr -s ' \t' '\n' | grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | sort -u); do
+    case $m in _test*|_ctypes_test|xx*|_xx*) continue ;; esac
+    case "$skip" in *" $m "*) ;; *) bad+=" $m" ;; esac
+  done
+  [ -z "$bad" ] || src_die "$COMPONENT: the build left out extension modules not in not-built.txt:$bad"
+  [ -f "$src/Modules/Setup.stdlib.in" ] || return 0
+  for m in $(sed -n 's/^@MODULE_[A-Z0-9_]*_TRUE@\([A-Za-z0-9_]*\) .*/\1/p' "$src/Modules/Setup.stdlib.in"); do
+    case $m in _test*|_ctypes_test|xx*|_xx*) continue ;; esac
+    case "$skip" in *" $m "*) continue ;; esac
+    compgen -G "$dest/runtime/lib/python$PYVER/lib-dynload/$m.cpython-*.so" >/dev/null || python_builtin "$dest" "$m" || bad+=" $m"
+  done
+  [ -z "$bad" ] || src_die "$COMPONENT: extension modules of Modules/Setup.stdlib.in not built:$bad"
+}
+
+# Every C extension module of the source tree is built, except those of not-built.txt;
+# the interpreter runs here (x86_64) with no environment and finds everything.
+_python_check() {
+  local dest=$1 dyn missing="" m py=$1/runtime/bin/python$PYVER
+  dyn=$dest/runtime/lib/python$PYVER/lib-dynload
+  [ -x "$py" ] && [ -f "$dest/runtime/lib/libpython$PYVER.so.1.0" ] && [ -d "$dyn" ] || src_die "$COMPONENT: install incomplete"
+  readelf -d "$py" | grep -q "(RPATH).*\$ORIGIN/../lib:\$ORIGIN/../../lib" || src_die "$COMPONENT: python$PYVER has no \$ORIGIN RPATH"
+  for m in _ssl _hashlib _ctypes _decimal _sqlite3 _bz2 _lzma zlib pyexpat _elementtree _uuid \
+           _json _socket select _posixsubprocess binascii math _struct _datetime array unicodedata; do
+    compgen -G "$dyn/$m.cpython-*.so" >/dev/null || python_builtin "$dest" "$m" || missing+=" $m"
+  done
+  [ -z "$missing" ] || src_die "$COMPONENT: extension modules not built:$missing (see make.out)"
+  if [ "$ARCH" = x86_64 ]; then
+    env -i PATH=/usr/bin:/bin "$py" -S -c '
+import ssl, hashlib, ctypes, decimal, sqlite3, bz2, lzma, zlib, pyexpat, uuid, json
+assert hashlib.sha256(b"").hexdigest().startswith("e3b0c442")
+assert sqlite3.connect(":memory:").execute("select 6*7").fetchone() == (42,)
+assert decimal.Decimal(1) / decimal.Decimal(8) == decimal.Decimal("0.125")
+print("python%s: %s, sqlite %s, expat %s" % (__import__("sys").version.split()[0], ssl.OPENSSL_VERSION, sqlite3.sqlite_version, pyexpat.EXPAT_VERSION))
+' || src_die "$COMPONENT: the built interpreter failed its smoke test"
+  fi
+}
+
+# python_builtin DEST MODULE: MODULE is compiled into libpython (its PyInit_ is there).
+python_builtin() {
+  readelf --dyn-syms -W "$1/runtime/lib/libpython$PYVER.so.1.0" | awk -v s="PyInit_$2" '$8 == s && $7 != "UND" { f = 1 } END { exit !f }'
+}
