@@ -67,3 +67,9 @@ src-layers: $(foreach n,$(SRC_LAYER_NAMES),src-layer-$(patsubst src-%,%,$(n)))
 test-src-layers: $(foreach p,$(SRC_TEST_PYVERS),$(foreach a,$(SRC_ARCHS),src-layer-py$(p)-$(a)))
 	@bash layers/src/test.sh $(SRC_PYVERS)
 TEST_TARGETS += test-src-layers
+
+# libpython load + Py_InitializeEx, the from-source layers against Debian's 3.11 (bench/README.md).
+.PHONY: bench-src-load
+bench-src-load: src-layer-py3.13-x86_64 src-layer-py3.11-x86_64 layer-py3.11-x86_64
+	bash layers/src/bench/bench-load.sh -n 60 src-3.13=$(SRC_LAYERS_OUT)/src-py3.13-x86_64 \
+	  src-3.11=$(SRC_LAYERS_OUT)/src-py3.11-x86_64 debian-3.11=$(SRC_LAYERS_OUT)/py3.11-x86_64
