@@ -53,6 +53,12 @@ def exercise():
     assert ctx.verify_mode == ssl.CERT_REQUIRED
     libc = ctypes.CDLL("libc.so.6")
     assert libc.strlen(b"lambda") == 6
+    # A libffi closure called from C (qsort's comparator): a libffi whose assembly entry
+    # points are exported and reached through the PLT crashes here (arm64, zig-built).
+    cmp = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+    nums = (ctypes.c_int * 5)(5, 1, 4, 2, 3)
+    libc.qsort(nums, 5, ctypes.sizeof(ctypes.c_int), cmp(lambda a, b: a[0] - b[0]))
+    assert list(nums) == [1, 2, 3, 4, 5], list(nums)
     import _decimal  # the C implementation, needs libmpdec
     assert str(decimal.Decimal(1) / decimal.Decimal(8)) == "0.125"
     db = sqlite3.connect(":memory:")

@@ -14,17 +14,17 @@
 #                                 every other cell already in the cache (NOT RUN: the others)
 #
 # For the other fragments:
-#   SRC_PYVERS       3.9 3.11 3.13 (3.14: its source is not served by the Debian mirror here,
-#                    see layers/src/sources.lock; `make cpython-3.14-x86_64` says so)
+#   SRC_PYVERS       3.9 3.11 3.13 3.14 (3.14 is CPython's v3.14.7 tag from the Go module
+#                    proxy: the Debian mirror here serves none of its files, sources.lock)
 #   SRC_ARCHS        x86_64 arm64
 #   SRC_LAYER_NAMES  src-py3.X-<arch> for every cell; SRC_LAYER_DIRS their roots
 #   $(call src_python,3.13)   the x86_64 interpreter (runs here, no environment needed),
 #                    after `make cpython-3.13-x86_64`
 #   src layer target of one root: $(LAYERS_OUT)/.made/src-py3.X-<arch>
 
-SRC_PYVERS      := 3.9 3.11 3.13
+SRC_PYVERS      := 3.9 3.11 3.13 3.14
 SRC_ARCHS       := x86_64 arm64
-SRC_TEST_PYVERS ?= 3.13
+SRC_TEST_PYVERS ?= 3.14
 SRC_LIBS        := zlib bzip2 xz libffi expat sqlite uuid mpdecimal openssl
 SRC_LAYER_NAMES := $(foreach p,$(SRC_PYVERS),$(foreach a,$(SRC_ARCHS),src-py$(p)-$(a)))
 SRC_LAYER_DIRS  := $(addprefix layers/build/,$(SRC_LAYER_NAMES))
@@ -39,8 +39,8 @@ SRC_LAYERS_OUT  := layers/build
 # 3.13-arm64 -> 3.13 / arm64; openssl-x86_64 -> openssl / x86_64
 src_v = $(word 1,$(subst -, ,$(1)))
 src_a = $(word 2,$(subst -, ,$(1)))
-CPYTHON_TARGETS := $(foreach p,$(SRC_PYVERS) 3.14,$(foreach a,$(SRC_ARCHS),cpython-$(p)-$(a)))
-SRC_LAYER_TARGETS := $(foreach p,$(SRC_PYVERS) 3.14,$(foreach a,$(SRC_ARCHS),src-layer-py$(p)-$(a)))
+CPYTHON_TARGETS := $(foreach p,$(SRC_PYVERS),$(foreach a,$(SRC_ARCHS),cpython-$(p)-$(a)))
+SRC_LAYER_TARGETS := $(foreach p,$(SRC_PYVERS),$(foreach a,$(SRC_ARCHS),src-layer-py$(p)-$(a)))
 SRC_LIB_TARGETS := $(foreach l,$(SRC_LIBS),$(foreach a,$(SRC_ARCHS),src-lib-$(l)-$(a)))
 .PHONY: src-layers test-src-layers $(CPYTHON_TARGETS) $(SRC_LAYER_TARGETS) $(SRC_LIB_TARGETS)
 

@@ -45,7 +45,9 @@ cache_build() {
     rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
     echo "cache: building $name-$key (log: $dest.log)" >&2
     local t0=$SECONDS
-    if ! CACHE_ENTRY=$dest "$fn" "$dest.tmp" "$@" >"$dest.log" 2>&1; then
+    # FN runs in a subshell: an `exit` in it (a die helper) must fail the build, not end
+    # this function before it reports the failure and removes the temporary directory.
+    if ! (CACHE_ENTRY=$dest "$fn" "$dest.tmp" "$@") >"$dest.log" 2>&1; then
       tail -n 40 "$dest.log" >&2
       echo "cache: building $name failed (whole log: $dest.log)" >&2
       rm -rf "$dest.tmp"

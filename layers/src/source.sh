@@ -91,8 +91,43 @@ _src_fetchable() {
   echo "${out:-none }"
 }
 
+# _src_goproxy DEST NAME: an upstream tree from the Go module proxy. Used where Debian's
+# mirror serves no source of a version we need (python3.14: listed in sid, 404 on every
+# file). The proxy serves each tagged release of a GitHub repository as an immutable module
+# zip (github.com/python/cpython@v3.14.7+incompatible is the v3.14.7 tag); the lock pins the
+# zip's sha256 in its patches field (upstream@sha256:HEX), and no patch is applied.
+_src_goproxy() {
+  local dest=$1 name=$2 module version pin want got url prefix
+  module=$(lock_field "$name" package) version=$(lock_field "$name" version) pin=$(lock_field "$name" patches)
+  case $pin in upstream@sha256:*) want=${pin#upstream@sha256:} ;;
+    *) src_die "$name: a goproxy line pins its zip as upstream@sha256:HEX in the patches field, not '$pin'" ;; esac
+  url=${GOPROXY_URL:-https://proxy.golang.org}/$module/@v/$version.zip
+  mkdir -p "$dest/dl"
+  curl -fsSL --retry 3 -m 600 -o "$dest/dl/src.zip" "$url" >"$dest/fetch.log" 2>&1 \
+    || { cat "$dest/fetch.log" >&2; src_die "$name: cannot fetch $url"; }
+  got=$(sha256sum "$dest/dl/src.zip" | cut -d' ' -f1)
+  [ "$got" = "$want" ] || src_die "$name: $url has sha256 $got, the lock pins $want"
+  prefix="$module@$version"
+  (cd "$dest/dl" && unzip -q src.zip) || src_die "$name: unzip $url failed"
+  [ -f "$dest/dl/$prefix/configure" ] || src_die "$name: $url has no $prefix/configure"
+  mv "$dest/dl/$prefix" "$dest/src"
+  # Module zips keep no file modes: make every script executable again (configure,
+  # install-sh, Modules/makesetup, ... all start with #!).
+  local f magic
+  while IFS= read -r -d '' f; do
+    magic=$(head -c2 "$f"); [ "$magic" != '#!' ] || chmod +x "$f"
+  done < <(find "$dest/src" -type f -size +2c -print0)
+  rm -rf "$dest/dl"
+  echo "$module $version (Go module proxy, sha256 $want)" >"$dest/VERSION"
+}
+
 # _src_unpack DEST NAME: the fetch-and-unpack step run by cache_build.
 _src_unpack() {
+  if [ "$(lock_field "$2" suite)" = goproxy ]; then _src_goproxy "$@"; else _src_debian "$@"; fi
+}
+
+# _src_debian DEST NAME: apt-get source of the pinned version, patched as the lock says.
+_src_debian() {
   local dest=$1 name=$2 pkg suite version patches d dl served
   pkg=$(lock_field "$name" package) suite=$(lock_field "$name" suite)
   version=$(lock_field "$name" version) patches=$(lock_field "$name" patches)
@@ -146,12 +181,19 @@ _src_apply_selected() {
   echo "$name: $kept Debian patches kept, $dropped dropped ($list)"
 }
 
-# src_key NAME: the cache key of NAME's source tree (fetch logic, patch list, lock line).
+# src_key NAME: the cache key of NAME's source tree: the code that fetches it (only the
+# functions of its kind, so that a change to the Go-proxy fetch does not rebuild every
+# Debian-sourced library), its patch list and its lock line.
 src_key() {
-  local patches files=("$SRC_DIR/source.sh")
+  local patches files=() code
   patches=$(lock_field "$1" patches)
-  [ "$patches" = debian ] || files+=("$SRC_DIR/patches/$patches")
-  cache_key "${files[@]}" -- "$(lock_line "$1")"
+  case $patches in debian|upstream@*) ;; *) files+=("$SRC_DIR/patches/$patches") ;; esac
+  if [ "$(lock_field "$1" suite)" = goproxy ]; then
+    code=$(declare -f _src_goproxy)
+  else
+    code=$(declare -f _src_debian _apt_src_opts _apt_src_update _src_served _src_fetchable _src_apply_selected)
+  fi
+  cache_key ${files[@]+"${files[@]}"} -- "$(lock_line "$1")" "$code"
 }
 
 src_fetch() {

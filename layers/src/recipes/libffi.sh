@@ -5,6 +5,11 @@ recipe_build() {
   mkdir build && cd build
   # tramp.c calls open_temp_exec_file (int, closures.c) undeclared, an error for clang >= 16;
   # libffi 3.4.5 added the prototype. The implicit int declaration is the right one.
+  # configure probes visibility("hidden") with `cc -Werror -S`, which zig's driver rejects,
+  # so it would export the assembly entry points (ffi_closure_SYSV, ...) and reach them
+  # through the PLT from _ctypes.so: the first closure call then crashes on arm64. Every
+  # compiler zig wraps (clang) supports the attribute.
+  libffi_cv_hidden_visibility_attribute=yes \
   CFLAGS="-O2 -fPIC -Wno-error=implicit-function-declaration" "$src/configure" --host="$HOST_TRIPLET" --build="$BUILD_TRIPLET" --prefix="$CACHE_ENTRY" \
     --disable-shared --enable-static --with-pic --disable-docs --disable-multi-os-directory \
     --disable-dependency-tracking
