@@ -15,7 +15,7 @@
 # code under qemu-user, a binfmt_misc registration the container can use (scripts/qemu-arm64.sh
 # registers one itself on a Debian machine; inside Docker, register it on the host, e.g. with
 # `docker run --privileged --rm tonistiigi/binfmt --install arm64`). A cold build takes as long
-# as `make dist` on a fresh machine (README: Building the release zips).
+# as `make dist` on a fresh machine (README: "Supported matrix").
 
 ARG IMAGE=al2023
 
@@ -24,7 +24,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends make ca-certifi
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN rm -rf build dist && make dist
+RUN make dist
 
 FROM scratch AS dist
 COPY --from=build /src/dist/ /
