@@ -8,7 +8,10 @@ zip given:
     Linux 2, the oldest Lambda image, has: GLIBC_2.26 from glibc's libraries, GCC_7.0.0 from
     libgcc_s.so.1, GLIBCXX_3.4.24 and CXXABI_1.3.11 from libstdc++.so.6 (AL2's gcc 7); any other
     version from a library the zip does not ship is a finding too (the image would not have it);
-  - a version it needs from a library the zip ships is defined by that library.
+  - a version it needs from a library the zip ships is defined by that library;
+  - the bootstrap at the zip's root exports nothing but dlopen (src/loader.c) and what the C
+    runtime's start files define: any other symbol it exported would capture the calls of a
+    library loaded later (say a cJSON or libcurl function of an extension's own copy).
 
 Usage: scan_elf_versions.py [--quiet] ZIP...
 Exit 0: no finding; 1: findings (each printed with the file, the library, the version and the
@@ -31,6 +34,8 @@ GLIBC_SONAMES = {
 }
 SYSTEM_FAMILY = {"libgcc_s.so.1": "GCC", "libstdc++.so.6": ("GLIBCXX", "CXXABI")}
 MACHINES = {"x86_64": "Advanced Micro Devices X86-64", "arm64": "AArch64"}
+BOOTSTRAP_EXPORTS = {"dlopen", "_start", "__libc_csu_init", "__libc_csu_fini", "__data_start", "data_start",
+                     "_IO_stdin_used", "_init", "_fini", "_edata", "_end", "__bss_start"}
 
 
 def version_tuple(text):
@@ -38,12 +43,13 @@ def version_tuple(text):
 
 
 def readelf(path):
-    """(machine, needs {lib: {version}}, defines {version}, soname, undefined {version: [symbols]})"""
+    """(machine, needs {lib: {version}}, defines {version}, soname, undefined {version: [symbols]},
+    exported [symbols])"""
     out = subprocess.run(["readelf", "-h", "-d", "-V", "--dyn-syms", "-W", path], capture_output=True,
                          text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"readelf failed on {path}: {out.stderr.strip()}")
-    machine, soname, needs, defines, undefined = None, None, {}, set(), {}
+    machine, soname, needs, defines, undefined, exported = None, None, {}, set(), {}, []
     section, current_lib = None, None
     for line in out.stdout.splitlines():
         if line.startswith("Version needs section"):
@@ -76,7 +82,10 @@ def readelf(path):
         m = re.match(r"\s*\d+:\s+\S+\s+\d+\s+\S+\s+\S+\s+\S+\s+UND\s+([^@\s]+)@(\S+)", line)
         if m:
             undefined.setdefault(m.group(2), []).append(m.group(1))
-    return machine, needs, defines, soname, undefined
+        m = re.match(r"\s*\d+:\s+\S+\s+\d+\s+\S+\s+(GLOBAL|WEAK)\s+(DEFAULT|PROTECTED)\s+(\d+|ABS|COM)\s+([^@\s]+)", line)
+        if m:
+            exported.append(m.group(4))
+    return machine, needs, defines, soname, undefined, exported
 
 
 def is_elf(path):
@@ -126,12 +135,16 @@ def scan_zip(zip_path, quiet):
                     elves[os.path.relpath(path, tmp)] = readelf(path)
         # What the zip ships, by soname (and file name): the versions each defines.
         shipped = {}
-        for rel, (_, _, defines, soname, _) in elves.items():
+        for rel, (_, _, defines, soname, _, _) in elves.items():
             for key in {soname, os.path.basename(rel)} - {None}:
                 shipped.setdefault(key, set()).update(defines)
         arch = zip_arch(zip_path)
-        for rel, (machine, needs, _, _, undefined) in sorted(elves.items()):
+        for rel, (machine, needs, _, _, undefined, exported) in sorted(elves.items()):
             n_elf += 1
+            extra = sorted(set(exported) - BOOTSTRAP_EXPORTS) if rel == "bootstrap" else []
+            if extra:
+                findings.append(f"{zip_path}: bootstrap exports {', '.join(extra[:8])}"
+                                f"{' ...' if len(extra) > 8 else ''}: only dlopen may be (src/loader.c)")
             want = arch or next((a for a in MACHINES if rel.startswith(a + "/")), None)
             if want and machine != MACHINES[want]:
                 findings.append(f"{zip_path}: {rel}: built for {machine}, but the zip is for {want}")
