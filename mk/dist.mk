@@ -42,7 +42,11 @@ DIST_STATE       = $(BUILD)/dist-state/$(subst /,_,$(DIST))
 DIST_ROOTS       = $(BUILD)/dist-root/$(subst /,_,$(DIST))
 OLDGLIBC        := $(BUILD)/oldglibc
 TEST_DIST       := $(BUILD)/test-dist
-TEST_DIST_ALWAYS ?= 3.14
+# The Python `make test` builds from source on a fresh machine: the one mk/cpython.mk tests its
+# layers with (SRC_TEST_PYVERS), so a fresh machine builds one Python, not two.
+TEST_DIST_ALWAYS ?= $(or $(SRC_TEST_PYVERS),3.14)
+# Shell code that exits 0 when the runtime of Python $(1) for $(2) is in the build cache.
+cpython_is_cached ?= bash layers/src/build.sh --lookup python$(1) $(2) >/dev/null 2>&1
 
 .PHONY: dist release-bootstrap release-pythons dist-zips check-dist check-dist-doctor check-dist-scan \
         check-dist-oldglibc check-dist-integration test-dist dist-roots oldglibc FORCE_DIST \
@@ -143,13 +147,14 @@ check-dist-integration: dist-roots
 	done
 
 # --- make test --------------------------------------------------------------------------------------
-# 3.14 (TEST_DIST_ALWAYS) for both CPUs always, from source on a fresh machine; every other cell only
-# when its runtime (and the x86_64 interpreter of its version, for the bytecode) is in the build cache.
+# TEST_DIST_ALWAYS for both CPUs always, from source on a fresh machine; every other cell only when
+# its runtime (and the x86_64 interpreter of its version, for the bytecode) is in the build cache.
 test-dist:
 	@set -e; cells=; \
 	for v in $(DIST_ALL_PYVERS); do for a in $(DIST_ARCHS); do \
 	  if [ -n "$$(echo ' $(TEST_DIST_ALWAYS) ' | grep -F " $$v ")" ] || \
-	     { $(call cpython_is_cached,$$v,$$a); } && { $(call cpython_is_cached,$$v,x86_64); }; then cells="$$cells py$$v-$$a"; \
+	     { { $(call cpython_is_cached,$$v,$$a); } && { $(call cpython_is_cached,$$v,x86_64); }; }; then \
+	    cells="$$cells py$$v-$$a"; \
 	  else echo "NOT RUN: py$$v-$$a (not cached; \`make dist\` builds it)"; fi; \
 	done; done; \
 	echo "test-dist: cells$$cells in $(TEST_DIST)/"; \

@@ -5,13 +5,13 @@
 # the floor checks (doctor against provided.al2, the readelf scan) rightly fail on these zips.
 # Delete this file once mk/cpython.mk is on main.
 #
-# The interface mk/dist.mk uses (mk/cpython.mk must provide the same):
-#   SRC_PYVERS                       the Python versions that can be built
+# The interface mk/dist.mk uses (mk/cpython.mk provides the same):
 #   make cpython-3.X-x86_64          -> build/cpython/py3.X-x86_64/runtime/bin/python3.X runs here
 #   make src-layer-py3.X-<arch>      -> layers/build/src-py3.X-<arch>/<arch>/{runtime,lib}/
-#   $(call cpython_is_cached,V,A)    shell code that exits 0 when (V, A) would be built from the
-#                                    build cache (no compiling), else non-zero
+#   $(call cpython_is_cached,V,A)    shell code that exits 0 when (V, A) is in the build cache
+#                                    (mk/dist.mk: `layers/src/build.sh --lookup python3.V A`)
 #   TEST_DIST_ALWAYS                 the versions `make test` builds even when not cached
+#                                    (mk/dist.mk: mk/cpython.mk's SRC_TEST_PYVERS)
 
 SRC_PYVERS := 3.9 3.11
 TEST_DIST_ALWAYS := 3.11
