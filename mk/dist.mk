@@ -26,9 +26,12 @@
 
 DIST            ?= dist
 DIST_ARCHS      := x86_64 arm64
+# The release matrix; DIST_CELLS, what `make dist` builds, is the part of it mk/cpython.mk can build
+# here (SRC_PYVERS); the rest is named, never skipped silently.
 DIST_ALL_PYVERS := 3.9 3.11 3.13 3.14
 DIST_ALL_CELLS  := $(foreach p,$(DIST_ALL_PYVERS),$(foreach a,$(DIST_ARCHS),py$(p)-$(a)))
-DIST_CELLS      ?= $(DIST_ALL_CELLS)
+DIST_BUILDABLE   = $(foreach p,$(filter $(SRC_PYVERS),$(DIST_ALL_PYVERS)),$(foreach a,$(DIST_ARCHS),py$(p)-$(a)))
+DIST_CELLS      ?= $(DIST_BUILDABLE)
 # The Pythons whose bytecode the release bootstrap embeds: those of the cells being built, each
 # compiled by its own from-source x86_64 interpreter (bytecode is the same on both CPUs).
 DIST_PYVERS      = $(sort $(foreach c,$(DIST_CELLS),$(call layer_py,$(c))))
@@ -63,6 +66,8 @@ release-bootstrap: $(addprefix release-bootstrap-,$(DIST_ARCHS))
 
 # --- the zips -------------------------------------------------------------------------------------
 dist:
+	@for c in $(filter-out $(DIST_BUILDABLE),$(DIST_ALL_CELLS)); do \
+	  echo "NOT BUILT: $$c (Python $$(echo $$c | sed 's/^py\(.*\)-.*/\1/') is not among what mk/cpython.mk can build here, SRC_PYVERS = $(SRC_PYVERS))"; done
 	@t0=$$(date +%s); \
 	$(MAKE) --no-print-directory release-bootstrap && \
 	$(MAKE) --no-print-directory $(foreach c,$(DIST_CELLS),src-layer-$(c)) && \
@@ -152,7 +157,9 @@ check-dist-integration: dist-roots
 test-dist:
 	@set -e; cells=; \
 	for v in $(DIST_ALL_PYVERS); do for a in $(DIST_ARCHS); do \
-	  if [ -n "$$(echo ' $(TEST_DIST_ALWAYS) ' | grep -F " $$v ")" ] || \
+	  if [ -z "$$(echo ' $(SRC_PYVERS) ' | grep -F " $$v ")" ]; then \
+	    echo "NOT RUN: py$$v-$$a (mk/cpython.mk cannot build Python $$v here: SRC_PYVERS = $(SRC_PYVERS))"; \
+	  elif [ -n "$$(echo ' $(TEST_DIST_ALWAYS) ' | grep -F " $$v ")" ] || \
 	     { { $(call cpython_is_cached,$$v,$$a); } && { $(call cpython_is_cached,$$v,x86_64); }; }; then \
 	    cells="$$cells py$$v-$$a"; \
 	  else echo "NOT RUN: py$$v-$$a (not cached; \`make dist\` builds it)"; fi; \
