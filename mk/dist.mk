@@ -1,10 +1,11 @@
 # mk/dist.mk: the release zips, at the glibc floor of every Lambda image (2.26), and their checks
 # (issue 11; layers/README.md "Release zips").
 #
-#   make dist                dist/runtime-py3.X-<arch>.zip for each cell of DIST_CELLS (default: Python
-#                            3.9, 3.11, 3.13, 3.14 x x86_64, arm64) and dist/function.zip; each runtime zip
-#                            is the release bootstrap + the from-source runtime layer, and is checked by
-#                            the doctor against provided.al2 and provided.al2023 as it is written
+#   make dist                dist/runtime-py3.X-<arch>.zip for each cell of DIST_CELLS (default: the cells
+#                            of the release matrix, Python 3.9, 3.11, 3.13, 3.14 x x86_64, arm64, that
+#                            mk/cpython.mk can build here; NOT BUILT: the others) and dist/function.zip;
+#                            each runtime zip is the release bootstrap + the from-source runtime layer,
+#                            checked by the doctor against provided.al2 and provided.al2023 as it is written
 #   make release-bootstrap   build/release/{x86_64,arm64}/bootstrap (zig cc, glibc 2.26; mk/bootstrap.mk)
 #   make check-dist          make dist, then every check below on $(DIST):
 #     check-dist-doctor        the doctor on every zip in $(DIST), against both images: no finding
@@ -13,9 +14,9 @@
 #     check-dist-oldglibc      each runtime zip with bullseye's glibc 2.31 loading everything
 #                              (tests/dist/test_oldglibc.py; scripts/oldglibc.sh)
 #     check-dist-integration   tests/integration for each cell (dist-<arch>:3.X), the zip unpacked as Lambda does
-#   make test-dist           (make test) check-dist into build/test-dist, for 3.14 on both CPUs (built from
-#                            source if need be) and every other cell whose runtime is in the build cache;
-#                            "NOT RUN: <cell>" for the others
+#   make test-dist           (make test) check-dist into build/test-dist, for TEST_DIST_ALWAYS (the newest
+#                            Python mk/cpython.mk builds) on both CPUs, built from source if need be, and
+#                            every other cell whose runtime is in the build cache; "NOT RUN: <cell>" for the rest
 #
 # The checks of doctor and scan also run on a zip that must fail them (the development bootstrap,
 # linked against this machine's glibc 2.36): a check that cannot fail proves nothing.
