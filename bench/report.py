@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 
-RUNTIMES = ("bootstrap", "floor", "pure_python", "bare_python")
+RUNTIMES = ("bootstrap", "awslambdaric", "floor", "pure_python", "bare_python")
 
 
 def fmt(v, digits=2):
@@ -136,10 +136,45 @@ def results_markdown(res):
             cpu = f"{fmt(t['cpu_value'])} ≤ {fmt(t['cpu_limit'])}: {verdicts[t['cpu_pass']].strip('*')}"
         out.append(f"| {t['expr']} | {fmt(t['value'])} {t['unit']} | {fmt(t['limit'])} {t['unit']} | "
                    f"{verdicts[t['pass']]} | {cpu} |")
+    out += anchors_markdown(res)
     errs = [(r, res[r]["error"]) for r in RUNTIMES if isinstance(res.get(r), dict) and "error" in res[r]]
+    for section in ("boto3_init", "through_rie"):
+        errs += [(f"{section}.{r}", v["error"]) for r, v in (res.get(section) or {}).items() if "error" in v]
     if errs:
         out += ["", "## Errors", ""] + [f"- {r}: {e}" for r, e in errs]
     return "\n".join(out) + "\n"
+
+
+def anchors_markdown(res):
+    """The bootstrap against AWS's own runtime interface client, all measured in this run."""
+    ratios = res.get("vs_awslambdaric") or {}
+    if not ratios:
+        return []
+    x = lambda k: "–" if ratios.get(k) is None else f"{ratios[k]:.2f} ×"  # noqa: E731
+    out = ["", "## Against awslambdaric (measured side by side in this run)", "",
+           "| awslambdaric ÷ bootstrap | ratio |", "|---|---:|",
+           f"| cold start, exec → first GET /next | {x('cold_start_ms')} |",
+           f"| cold start, exec → first response posted | {x('cold_to_first_response_ms')} |",
+           f"| warm p50 / p99 round trip | {x('warm_p50_us')} / {x('warm_p99_us')} |",
+           f"| invocations/s (bootstrap ÷ awslambdaric) | {x('invokes_per_s')} |",
+           f"| RSS at first GET /next | {x('rss_kb')} |",
+           f"| echo 1 KB / 256 KB / 6 MB | {x('echo_1kb_ms')} / {x('echo_256kb_ms')} / {x('echo_6mb_ms')} |",
+           f"| boto3 init: exec → first response | {x('boto3_cold_to_first_response_ms')} |",
+           f"| through the RIE: cold (RIE spawn → first answer) / warm p50 | "
+           f"{x('rie_cold_start_ms')} / {x('rie_warm_p50_us')} |"]
+    boto = res.get("boto3_init") or {}
+    if boto:
+        out += ["", "Realistic init (a handler importing boto3 from a dependency layer and creating an S3 client "
+                "at init), exec → first response posted, median ms: " + ", ".join(
+                    f"{r} {fmt((boto.get(r) or {}).get('cold_to_first_response_ms'))}"
+                    f" ({(boto.get(r) or {}).get('cold_starts', 0)} starts)" for r in ("bootstrap", "awslambdaric"))]
+    rie = res.get("through_rie") or {}
+    if rie:
+        out += ["", "Through AWS's RIE (its own cost included; it sets the warm floor at about a millisecond): " +
+                "; ".join(f"{r}: cold {fmt((rie.get(r) or {}).get('cold_start_ms'))} ms, warm p50 / p99 "
+                          f"{fmt((rie.get(r) or {}).get('warm_p50_us'))} / {fmt((rie.get(r) or {}).get('warm_p99_us'))} µs"
+                          for r in ("bootstrap", "awslambdaric"))]
+    return out
 
 
 # ---------------------------------------------------------------- charts

@@ -20,8 +20,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import report  # noqa: E402  (bench/report.py: markdown + chart, shared with compare)
+import through_rie  # noqa: E402
 
-RUNTIMES = ("bootstrap", "floor", "pure_python", "bare_python")
+RUNTIMES = ("bootstrap", "awslambdaric", "floor", "pure_python", "bare_python")
+# awslambdaric started as the managed Python runtime starts it (tests/differential/oracle/bootstrap.py).
+AWSLAMBDARIC_LAUNCHER = os.path.join(os.path.dirname(HERE), "tests", "differential", "oracle", "bootstrap.py")
 EVENT_SIZES = {"1kb": 1024, "256kb": 262144, "6mb": 6291456}
 
 # Samples per profile. "full" is what `make bench` publishes; "quick" keeps
@@ -204,8 +207,11 @@ class Bench:
             bootstrap_env = {"BOOTSTRAP_LAYER_ROOT": os.path.abspath(a.layer_root)}
         else:
             bootstrap_env = {"BOOTSTRAP_LIBPYTHON": libpython} if libpython else {}
+        ric = [a.awslambdaric, AWSLAMBDARIC_LAUNCHER] if a.awslambdaric and os.path.exists(a.awslambdaric) else None
         specs = {
             "bootstrap": (["%s" % os.path.abspath(a.bootstrap)] if a.bootstrap else None, bootstrap_env),
+            # AWS_EXECUTION_ENV as the managed runtime's launcher sets it (awslambdaric reads it)
+            "awslambdaric": (ric, {"AWS_EXECUTION_ENV": "AWS_Lambda_python" + self.py_version}),
             "floor": ([os.path.abspath(a.floor)], {}),
             "pure_python": ([a.python, os.path.join(HERE, "pure_python_runtime.py")], {}),
             "bare_python": ([a.python, "-I", "-S", "-c", "pass"], {}),
@@ -308,6 +314,59 @@ class Bench:
                 if k in keys:
                     samples[keys[k]].append(int(v.split()[0]))
         return {k: med(v) for k, v in samples.items()}
+
+    def boto3_init(self, specs, env):
+        """A realistic init: a handler that imports boto3 from a dependency layer and creates a
+        client, cold start to the first response, bootstrap and awslambdaric in alternation."""
+        a, p = self.args, self.prof
+        task = os.path.join(self.work, "task-boto3")
+        shutil.rmtree(task, ignore_errors=True)
+        os.makedirs(task)
+        shutil.copy(os.path.join(HERE, "handlers", "boto3_init.py"), task)
+        layer = os.path.abspath(a.boto3_layer)
+        # What Lambda unpacks into /opt for bootstrap: the runtime layer and the deps layer.
+        opt = os.path.join(self.work, "opt-boto3")
+        shutil.rmtree(opt, ignore_errors=True)
+        os.makedirs(opt)
+        arch = norm_arch(a.arch)
+        if a.layer_root:
+            os.symlink(os.path.join(os.path.abspath(a.layer_root), arch), os.path.join(opt, arch))
+        os.symlink(os.path.join(layer, "python"), os.path.join(opt, "python"))
+        e = dict(env, LAMBDA_TASK_ROOT=task, _HANDLER="boto3_init.handler")
+        runs = {"bootstrap": dict(specs["bootstrap"][1], BOOTSTRAP_LAYER_ROOT=opt),
+                "awslambdaric": dict(specs["awslambdaric"][1], ORACLE_OPT=layer)}
+        raw = {n: [] for n in runs}
+        for r in range(p["cold_rounds"]):
+            for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+                argv = specs[name][0]
+                if argv is None:
+                    continue
+                raw[name].append(self.driver("cold", name, argv, dict(e, **runs[name]),
+                                             ["--runs", p["cold_per_round"]]))
+        out = {}
+        for name, batches in raw.items():
+            ms = concat(batches, "first_response_ms")
+            out[name] = {"cold_to_first_response_ms": med(ms), "cold_start_ms": med(concat(batches, "next_ms")),
+                         "cold_starts": len(ms), "rss_kb": med(concat(batches, "rss_kb"))}
+            errs = batch_errors(batches)
+            if errs or not ms:
+                out[name]["error"] = errs[0] if errs else "no cold start measured"
+        return out
+
+    def through_rie(self, specs, env):
+        a, p = self.args, self.prof
+        out = {}
+        for name in ("bootstrap", "awslambdaric"):
+            argv, extra = specs.get(name, (None, {}))
+            if argv is None:
+                out[name] = {"error": name + " not available"}
+                continue
+            with open(os.path.join(self.logs, "rie-" + name + ".log"), "w") as log:
+                out[name] = through_rie.measure(a.rie, argv, dict(env, **extra), self.task, a.cpu_child,
+                                                colds=p["cold_rounds"] * p["cold_per_round"],
+                                                warmup=min(p["warmup"], 500), invokes=min(p["invokes"], 5000),
+                                                log=log)
+        return out
 
     def json_inproc(self):
         files = []
@@ -444,6 +503,26 @@ def add_tallies(*ts):
     return out
 
 
+def ratios_vs_awslambdaric(res):
+    """awslambdaric's figure over the bootstrap's, for each metric both have: how many times
+    faster (or smaller) the bootstrap is, measured in this run."""
+    def ratio(a, b):
+        return round(a / b, 2) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
+
+    b, r = res.get("bootstrap") or {}, res.get("awslambdaric") or {}
+    out = {k: ratio(r.get(k), b.get(k)) for k in (
+        "cold_start_ms", "cold_to_first_response_ms", "cold_start_pyc_ms", "warm_p50_us", "warm_p99_us",
+        "rss_kb", "echo_1kb_ms", "echo_256kb_ms", "echo_6mb_ms")}
+    out["invokes_per_s"] = ratio(b.get("invokes_per_s"), r.get("invokes_per_s"))
+    boto = res.get("boto3_init") or {}
+    out["boto3_cold_to_first_response_ms"] = ratio((boto.get("awslambdaric") or {}).get("cold_to_first_response_ms"),
+                                                   (boto.get("bootstrap") or {}).get("cold_to_first_response_ms"))
+    rie = res.get("through_rie") or {}
+    for k in ("cold_start_ms", "warm_p50_us"):
+        out["rie_" + k] = ratio((rie.get("awslambdaric") or {}).get(k), (rie.get("bootstrap") or {}).get(k))
+    return out
+
+
 # ---------------------------------------------------------------- targets
 
 def ratio_target(name, expr, value, limit, unit, cpu=None):
@@ -513,6 +592,11 @@ def parse_args():
     ap.add_argument("--python", default="/usr/bin/python3.11")
     ap.add_argument("--layer-root", default="",
                     help="BOOTSTRAP_LAYER_ROOT for the bootstrap (a runtime layer of --python's version)")
+    ap.add_argument("--awslambdaric", default="",
+                    help="the python of a venv with awslambdaric (scripts/anchors.sh): measured as a runtime")
+    ap.add_argument("--rie", default="", help="AWS's RIE: both runtimes are also measured through it")
+    ap.add_argument("--boto3-layer", default="",
+                    help="a dependency layer with boto3 (python/): the realistic-init row")
     ap.add_argument("--arch", default=norm_arch(platform.machine()))
     ap.add_argument("--out", default="bench/results/latest", help="writes OUT.json, OUT.md, OUT.png")
     ap.add_argument("--work", default="build/bench/run")
@@ -531,6 +615,9 @@ def parse_args():
     args = ap.parse_args()
     if args.quick:
         args.profile = "quick"
+    for name in ("awslambdaric", "rie", "boto3_layer"):  # the RIE runs the runtimes from the task root
+        if getattr(args, name):
+            setattr(args, name, os.path.abspath(getattr(args, name)))
     args.cpu_driver = args.cpu_child = -1
     last = (os.cpu_count() or 1) - 1
     if args.pin == "same":
@@ -565,7 +652,8 @@ def measure(bench, specs, env):
     echo = bench.echo(live, shared_env) if live else {}
     for name, (argv, extra_env) in specs.items():
         if argv is None:
-            results[name] = {"error": "bootstrap binary missing or failed to build"}
+            results[name] = {"error": "bootstrap binary missing or failed to build" if name == "bootstrap"
+                             else "awslambdaric not installed (make awslambdaric-py3.11; --awslambdaric)"}
             continue
         if name == "bare_python":
             results[name] = summarise_exit(cold[name])
@@ -600,6 +688,7 @@ def main():
     # The result describes the CPU the bootstrap binary is for, whatever ran it.
     args.arch = (elf_arch(args.bootstrap) if args.bootstrap else None) or args.arch
     env = lambda_env(bench.task)
+    bench.py_version = ".".join(py["version"].split(".")[:2])
     specs = bench.runtime_specs(libpython)
     load_start = loadavg()
     res = {
@@ -629,10 +718,17 @@ def main():
             if str(size) in j:
                 res[f"json_{key}_ms"] = round(j[str(size)]["median_ms"], 3)
                 res[f"json_{key}_cpu_ms"] = round(j[str(size)]["cpu_median_ms"], 3)
+    if args.boto3_layer and "bootstrap" in specs and "awslambdaric" in specs:
+        res["boto3_init"] = bench.boto3_init(specs, env)
+    if args.rie and "bootstrap" in specs and "awslambdaric" in specs:
+        res["through_rie"] = bench.through_rie(specs, env)
+    res["vs_awslambdaric"] = ratios_vs_awslambdaric(res)
     res["targets"] = evaluate_targets(res)
     res["host"]["loadavg_end"] = loadavg()
     res["elapsed_s"] = round(time.monotonic() - t_start, 1)
     failed = [n for n in bench.selected if "error" in (res.get(n) or {})]
+    for section in ("boto3_init", "through_rie"):
+        failed += ["%s.%s" % (section, n) for n, v in (res.get(section) or {}).items() if "error" in v]
     for n in bench.selected:
         checks = (res.get(n) or {}).get("checks", {})
         if checks.get("lost") or checks.get("errors") or checks.get("unexpected"):

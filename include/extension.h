@@ -35,4 +35,8 @@ extension *extension_start(const char *address, const char *name, char *msg, siz
  * message (no Extensions API: 404 or connection refused; registration refused; no answer). */
 int extension_wait_registered(extension *ext, long timeout_ms, char *msg, size_t msg_len);
 
+/* In a process forked after registration (a Managed Instances worker): closes its copies of the
+ * extension's connection, which stays the forking process's. */
+void extension_close_inherited(extension *ext);
+
 #endif

@@ -10,10 +10,14 @@
 #define BOOTSTRAP_PYTHON_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
-#include "runtime_api.h"
+#include "invocation.h"
 
 typedef struct python python;
+
+/* The file name runtime.py's code carries: tracebacks drop the frames that have it. */
+#define PYTHON_RUNTIME_FILENAME "<bootstrap>/runtime.py"
 
 /* Looks at a shared object that failed to load and returns a sentence about what is wrong
  * with it (wrong arch, wrong Python, glibc too new, missing dependency), or 0 when it
@@ -33,6 +37,7 @@ typedef struct {
     const char *arch;
     python_explain_fn explain;
     int wakeup_fd; /* Python's signal wakeup fd (signal.set_wakeup_fd), or -1 */
+    int crash_fd;  /* where faulthandler writes a crashing thread's traceback (src/crash.c), or -1 */
 } python_start_options;
 
 /* An error to post to /runtime/init/error. */
@@ -75,7 +80,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
 void python_init_error_clear(python_init_error *err);
 
 /* Runs the handler for one invocation. Never fails: every failure becomes an error result. */
-void python_invoke(python *py, const runtime_invocation *inv, python_result *out);
+void python_invoke(python *py, const invocation *inv, python_result *out);
 
 /* How a streamed response ended; the strings stay valid until the next python_stream_* call. */
 typedef struct {
@@ -104,6 +109,20 @@ int python_handle_signals(python *py, const unsigned char *signals, size_t count
 /* 1 when the function has something to run at shutdown: a SIGTERM handler of its own or
  * atexit hooks (call after python_start, with the GIL held). */
 int python_has_shutdown_hooks(python *py);
+
+/* Python threads running besides the calling one (threading's count; 0 when the function never
+ * imported threading), with the GIL held. */
+int python_thread_count(python *py);
+
+/* fork() with the interpreter prepared for it (PyOS_BeforeFork, PyOS_AfterFork_*: the import
+ * lock, os.register_at_fork hooks, thread states), with the GIL held. As fork(): 0 in the child,
+ * the child's pid in the parent, -1 with errno. */
+pid_t python_fork(python *py);
+
+/* Points Python at new descriptors, with the GIL held: the signal wakeup fd and faulthandler's
+ * traceback file (-1: none), after the handler closed or replaced the old ones. Returns 0, or -1
+ * (logged) when Python refused them. */
+int python_set_fds(python *py, int wakeup_fd, int crash_fd);
 
 /* Runs the atexit handlers and flushes stdio, without joining threads: the way out for a
  * runtime that is told to stop. */

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "invocation.h"
+
 typedef enum {
     RUNTIME_API_OK = 0,
     RUNTIME_API_REJECTED, /* a 4xx on a post: the platform refused it; log and go on */
@@ -34,30 +36,6 @@ typedef struct {
     char message[1024];
     long http_status; /* 0 when no HTTP answer was received */
 } runtime_api_error;
-
-/* A header value from /next; `present` is 0 when the header was absent. */
-typedef struct {
-    char *value; /* NUL-terminated, owned by the runtime_api, valid until the next runtime_api_next */
-    size_t len;
-    size_t cap;
-    int present;
-} runtime_api_header;
-
-/* One invocation as /next delivered it. Owned by the runtime_api; valid until the next call to
- * runtime_api_next. Only request_id is guaranteed present. */
-typedef struct {
-    runtime_api_header request_id;
-    runtime_api_header deadline_ms;
-    runtime_api_header function_arn;
-    runtime_api_header trace_id;
-    runtime_api_header client_context;
-    runtime_api_header cognito_identity;
-    runtime_api_header tenant_id;
-    runtime_api_header content_type;
-    int64_t deadline; /* deadline_ms parsed (epoch ms); 0 when absent or not a number */
-    const char *body; /* not NUL-terminated */
-    size_t body_len;
-} runtime_invocation;
 
 typedef struct runtime_api runtime_api;
 
@@ -84,11 +62,22 @@ typedef struct runtime_api runtime_api;
 runtime_api *runtime_api_new(const char *address, runtime_api_error *err);
 void runtime_api_free(runtime_api *api);
 
-/* Makes runtime_api_next watch `fd` (-1: none) and call fn(ctx) when it is readable. */
+/* 1 while the connection's descriptor is still the socket libcurl opened: 0 when the handler
+ * closed it or put another file in its place (then nothing may be sent before
+ * runtime_api_reconnect). One fstat. */
+int runtime_api_intact(const runtime_api *api);
+
+/* Lets the connection go, closing only descriptors that are still the client's, and starts
+ * afresh (the next request connects). Returns 0, or -1 with a message when out of memory. */
+int runtime_api_reconnect(runtime_api *api, runtime_api_error *err);
+
+/* Makes runtime_api_next watch `fd` (-1: none) and call fn(ctx) when it is readable, or when it
+ * is no longer an open descriptor (the callback may then set another one). */
 void runtime_api_set_interrupt(runtime_api *api, int fd, runtime_api_interrupt_fn fn, void *ctx);
 
-/* Blocks (no timeout) until the next invocation. On RUNTIME_API_OK *out points into `api`. */
-runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation **out, runtime_api_error *err);
+/* Blocks (no timeout) until the next invocation. On RUNTIME_API_OK *out points into `api` and
+ * stays valid until the next call. */
+runtime_api_status runtime_api_next(runtime_api *api, const invocation **out, runtime_api_error *err);
 
 /* content_type may be NULL (application/json). */
 runtime_api_status runtime_api_post_response(runtime_api *api, const char *request_id, const char *body,
@@ -121,11 +110,8 @@ runtime_api_status runtime_api_post_init_error(runtime_api *api, const char *err
 /* 1 when `id` is safe to put in a URL path and not too long. */
 int runtime_api_request_id_valid(const char *id, size_t len);
 
-/* Parses a header line ("Name: value\r\n") into inv when it is one of ours; other lines are
- * ignored. Returns 0, or -1 when out of memory. Exposed for tests and the fuzzer. */
-int runtime_invocation_parse_header(runtime_invocation *inv, const char *line, size_t len);
-/* Marks every header absent (keeping the buffers for reuse) / frees the buffers. */
-void runtime_invocation_reset(runtime_invocation *inv);
-void runtime_invocation_free(runtime_invocation *inv);
+/* Parses a header line ("Name: value\r\n") of a /next answer into inv when it is one of ours;
+ * other lines are ignored. Returns 0, or -1 when out of memory. Exposed for tests and the fuzzer. */
+int runtime_api_parse_header(invocation *inv, const char *line, size_t len);
 
 #endif

@@ -53,11 +53,15 @@ $(BENCH_OUT)/floor: bench/floor.c $(BENCH_OUT)/floor.curl
 # (recursive: LAYERS_OUT comes from mk/layers.mk, read after this file; with := the bench ran
 # against "/py3.11-x86_64", i.e. no layer at all, and run.py now refuses a missing layer root)
 BENCH_LAYER = $(LAYERS_OUT)/py3.11-$(HOST_ARCH)
+# The anchors (mk/anchors.mk): awslambdaric measured as a runtime, both runtimes through AWS's RIE,
+# and the realistic init (boto3 from a dependency layer).
+BENCH_ANCHORS = --awslambdaric $(ANCHORS_OUT)/awslambdaric-py3.11/bin/python --rie $(RIE_$(HOST_ARCH)) \
+                --boto3-layer $(BOTO3_LAYER)
 define bench_run
 	@b=./bootstrap; $(MAKE) --no-print-directory bootstrap layer-py3.11-$(HOST_ARCH) || \
 	  { echo "bench: bootstrap failed to build; it is reported as missing" >&2; b=; }; \
-	$(MAKE) --no-print-directory bench-tools && \
-	$(BENCH_RUN) --bootstrap "$$b" --layer-root $(BENCH_LAYER) --out bench/results/latest $(1)
+	$(MAKE) --no-print-directory bench-tools awslambdaric-py3.11 rie-$(HOST_ARCH) boto3-layer && \
+	$(BENCH_RUN) --bootstrap "$$b" --layer-root $(BENCH_LAYER) $(BENCH_ANCHORS) --out bench/results/latest $(1)
 endef
 
 bench:
@@ -66,10 +70,12 @@ bench:
 bench-quick:
 	$(call bench_run,--quick)
 
-# Plumbing only (no speed asserted): floor + bare interpreter, a few hundred
+# Plumbing only (no speed asserted): floor, the bare interpreter and awslambdaric, a few hundred
 # invocations, then the shape/bookkeeping check. Takes a few seconds.
-test-bench: bench-tools
-	$(BENCH_RUN) --profile test --runtimes floor,bare_python --out $(BENCH_OUT)/test-results --no-chart --quiet
-	$(PYTHON) bench/check_results.py --runtimes floor,bare_python --min-invokes 300 $(BENCH_OUT)/test-results.json
+# awslambdaric too: its entry must have the same keys as the others (make bench-quick writes it).
+test-bench: bench-tools awslambdaric-py3.11
+	$(BENCH_RUN) --profile test --runtimes floor,bare_python,awslambdaric \
+	  --awslambdaric $(ANCHORS_OUT)/awslambdaric-py3.11/bin/python --out $(BENCH_OUT)/test-results --no-chart --quiet
+	$(PYTHON) bench/check_results.py --runtimes floor,bare_python,awslambdaric --min-invokes 300 $(BENCH_OUT)/test-results.json
 
 TEST_TARGETS += test-bench

@@ -16,7 +16,9 @@ endif
 
 CC_x86_64 := gcc
 CC_arm64  := aarch64-linux-gnu-gcc
-SRCS := src/main.c src/runtime_api.c src/extension.c src/python.c src/layer.c src/loader.c src/handler.c src/elf.c src/doctor.c
+SRCS := src/main.c src/serve.c src/invocation.c src/runtime_api.c src/extension.c src/python.c src/crash.c \
+        src/workers.c src/fdguard.c src/sockguard.c src/layer.c src/loader.c src/handler.c src/elf.c \
+        $(sort $(wildcard src/doctor*.c))
 OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o $(OUT)/obj/bytecode.o
 
 # src/runtime.py precompiled by each Python in BYTECODE_PYTHONS (bytecode is the same on every
@@ -71,15 +73,25 @@ else
   CURL_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcurl)
 endif
 # cJSON: static, built from Debian's source package (Lambda's images have no libcjson).
+# CJSON=system links Debian's shared libcjson instead (the run-only build of make run).
+CJSON ?= static
 ifeq ($(TOOLCHAIN),zig)
   CJSON_STAMP_$(ARCH) := $(RELEASE_DEPS)/cjson-$(ARCH).stamp
   CJSON_PC_DIR := $(RELEASE_DEPS)/cjson-$(ARCH)/lib/pkgconfig
-else
+  CJSON_CFLAGS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --cflags libcjson)
+  CJSON_LIBS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --libs libcjson)
+else ifeq ($(CJSON),static)
   CJSON_STAMP_$(ARCH) := $(BUILD)/cjson/$(ARCH)/.stamp
   CJSON_PC_DIR := $(BUILD)/cjson/$(ARCH)/lib/pkgconfig
+  CJSON_CFLAGS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --cflags libcjson)
+  CJSON_LIBS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --libs libcjson)
+else
+  CJSON_STAMP_$(ARCH) :=
+  CJSON_CFLAGS = $(shell $(PKG_CONFIG_ENV) pkg-config --cflags libcjson)
+  CJSON_LIBS = $(shell $(PKG_CONFIG_ENV) pkg-config --libs libcjson)
 endif
-CJSON_CFLAGS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --cflags libcjson)
-CJSON_LIBS = $(shell PKG_CONFIG_LIBDIR=$(CJSON_PC_DIR) pkg-config --libs libcjson)
+# What the objects wait for: every package of scripts/packages/ (make run: only run.txt's).
+DEPS_STAMP ?= $(BUILD)/.deps
 
 $(BUILD)/cjson/%/.stamp: scripts/cjson-static.sh scripts/debian-source.sh | $(BUILD)/.deps $(SYSROOT_STAMP_arm64)
 	bash scripts/cjson-static.sh $*
@@ -121,13 +133,13 @@ $(OUT)/bootstrap: $(OBJS) mk/bootstrap.dynlist
 
 TRIPLET_x86_64 := x86_64-linux-gnu
 TRIPLET_arm64  := aarch64-linux-gnu
-$(OUT)/include/.stamp: mk/bootstrap.mk | $(BUILD)/.deps $(SYSROOT_STAMP_$(ARCH))
+$(OUT)/include/.stamp: mk/bootstrap.mk | $(DEPS_STAMP) $(SYSROOT_STAMP_$(ARCH))
 	@mkdir -p $(@D)/$(TRIPLET_$(ARCH))
 	ln -sfn /usr/include/zip.h /usr/include/zipconf.h $(@D)/
 	ln -sfn $(abspath $(PY_INCLUDE_ROOT))/$(TRIPLET_$(ARCH))/python3.11 $(@D)/$(TRIPLET_$(ARCH))/python3.11
 	@touch $@
 
-$(OUT)/obj/%.o: src/%.c | $(BUILD)/.deps $(CURL_DEP) $(CJSON_STAMP_$(ARCH)) $(SYSROOT_STAMP_$(ARCH)) $(ZIP_DEP)
+$(OUT)/obj/%.o: src/%.c | $(DEPS_STAMP) $(CURL_DEP) $(CJSON_STAMP_$(ARCH)) $(SYSROOT_STAMP_$(ARCH)) $(ZIP_DEP)
 	@mkdir -p $(dir $@)
 	$(CC_$(ARCH)) $(BOOTSTRAP_CFLAGS) -c $< -o $@
 

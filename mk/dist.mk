@@ -53,7 +53,7 @@ TEST_DIST_ALWAYS ?= $(or $(SRC_TEST_PYVERS),3.14)
 cpython_is_cached ?= bash layers/src/build.sh --lookup python$(1) $(2) >/dev/null 2>&1
 
 .PHONY: dist release-bootstrap release-pythons dist-zips check-dist check-dist-doctor check-dist-scan \
-        check-dist-oldglibc check-dist-integration test-dist dist-roots oldglibc FORCE_DIST \
+        check-dist-oldglibc check-dist-integration test-dist test-dist-zips dist-roots oldglibc FORCE_DIST \
         $(addprefix release-bootstrap-,$(DIST_ARCHS))
 
 # --- the release bootstrap ----------------------------------------------------------------------
@@ -155,7 +155,9 @@ check-dist-integration: dist-roots
 # --- make test --------------------------------------------------------------------------------------
 # TEST_DIST_ALWAYS for both CPUs always, from source on a fresh machine; every other cell only when
 # its runtime (and the x86_64 interpreter of its version, for the bytecode) is in the build cache.
-test-dist:
+# test-dist-zips writes those zips into $(TEST_DIST) (and their list into $(TEST_DIST)/.cells): the
+# tests of the dependency layers (mk/deps.mk) run against the same zips.
+test-dist-zips:
 	@set -e; cells=; \
 	for v in $(DIST_ALL_PYVERS); do for a in $(DIST_ARCHS); do \
 	  if [ -z "$$(echo ' $(SRC_PYVERS) ' | grep -F " $$v ")" ]; then \
@@ -166,7 +168,11 @@ test-dist:
 	  else echo "NOT RUN: py$$v-$$a (not cached; \`make dist\` builds it)"; fi; \
 	done; done; \
 	echo "test-dist: cells$$cells in $(TEST_DIST)/"; \
-	$(MAKE) --no-print-directory check-dist DIST=$(TEST_DIST) DIST_CELLS="$$cells"
+	mkdir -p $(TEST_DIST) && echo $$cells > $(TEST_DIST)/.cells; \
+	$(MAKE) --no-print-directory dist DIST=$(TEST_DIST) DIST_CELLS="$$cells"
+
+test-dist: test-dist-zips
+	$(MAKE) --no-print-directory check-dist DIST=$(TEST_DIST) DIST_CELLS="$$(cat $(TEST_DIST)/.cells)"
 
 TEST_TARGETS += test-dist
 

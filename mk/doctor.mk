@@ -5,13 +5,16 @@
 #   make doctor-targets   regenerate data/targets/ from scripts/targets/sources/
 #
 # Until src/main.c routes `--check` to doctor_main, the tests drive a stand-in main
-# (tests/doctor/check_main.c).  The runtime links src/elf.c src/doctor.c with
+# (tests/doctor/check_main.c).  The runtime links src/elf.c src/doctor*.c with
 # $(DOCTOR_LIBS); libzip is dlopen()ed by --check only, never linked.
 
 DOCTOR_DIR     := $(BUILD)/doctor-test
 DOCTOR_BIN     := $(DOCTOR_DIR)/bootstrap-check
-DOCTOR_SRC     := src/elf.c src/doctor.c
-DOCTOR_DEPS    := $(DOCTOR_SRC) include/elf.h include/doctor.h data/targets/targets.inc
+# src/doctor.c (command line, report), doctor_tree.c (reading layers and zips), doctor_check.c
+# (the checks), doctor_resolve.c (where DT_NEEDED resolves), doctor_explain.c (init-time
+# explanation), doctor_util.c; one header each in include/.
+DOCTOR_SRC     := src/elf.c $(sort $(wildcard src/doctor*.c))
+DOCTOR_DEPS    := $(DOCTOR_SRC) include/elf.h $(wildcard include/doctor*.h) data/targets/targets.inc
 DOCTOR_CFLAGS  := -std=c11 -O1 -g -Wall -Wextra -Werror -iquote include $(shell pkg-config --cflags libcjson 2>/dev/null)
 DOCTOR_LIBS    := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl
 # The tests run the doctor under ASan/UBSan: hostile fixtures must not crash it.
@@ -31,11 +34,18 @@ $(DOCTOR_DIR)/test_elf: tests/doctor/test_elf.c src/elf.c include/elf.h
 	@mkdir -p $(@D)
 	$(CC) $(DOCTOR_CFLAGS) $(DOCTOR_SAN) -o $@ tests/doctor/test_elf.c src/elf.c -lcmocka
 
-test-doctor: $(DOCTOR_BIN) $(DOCTOR_DIR)/test_elf
+# The resolution's unit tests run on the fixtures (make-fixtures.sh), under the sanitizers.
+$(DOCTOR_DIR)/test_resolve: tests/doctor/test_resolve.c $(DOCTOR_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(DOCTOR_CFLAGS) $(DOCTOR_SAN) -o $@ tests/doctor/test_resolve.c $(filter-out src/doctor.c,$(DOCTOR_SRC)) \
+	  $(DOCTOR_LIBS) -lcmocka
+
+test-doctor: $(DOCTOR_BIN) $(DOCTOR_DIR)/test_elf $(DOCTOR_DIR)/test_resolve
 	scripts/targets/gen-inc.sh $(DOCTOR_TARGETS) | cmp -s - data/targets/targets.inc || \
 	  { echo "data/targets/targets.inc is stale: run make doctor-targets" >&2; exit 1; }
 	$(DOCTOR_DIR)/test_elf
 	bash tests/doctor/make-fixtures.sh $(DOCTOR_DIR)/fixtures
+	$(DOCTOR_DIR)/test_resolve $(DOCTOR_DIR)/fixtures
 	DOCTOR_BIN=$(abspath $(DOCTOR_BIN)) DOCTOR_FIXTURES=$(abspath $(DOCTOR_DIR)/fixtures) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/doctor
 

@@ -1,4 +1,4 @@
-# Local Lambda emulator (emulator/lambda_emulator.py) and its own tests.
+# Local Lambda emulator (emulator/lambda_emulator.py, the package emulator/lambda_emu/) and its own tests.
 #
 #   make test-emulator    the emulator's tests (a fake Python runtime; no C bootstrap needed)
 #   make run              (top-level Makefile) serves examples/ through this emulator

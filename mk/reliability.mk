@@ -21,10 +21,10 @@ REL_OUT      := $(BUILD)/reliability
 REL_PYTEST   := $(PYTHON) -m pytest -q -p no:cacheprovider
 FUZZ_EACH    ?= 30
 FUZZ_TARGETS := next_headers handler layer
-FUZZ_SRC_next_headers := src/runtime_api.c
+FUZZ_SRC_next_headers := src/runtime_api.c src/invocation.c src/sockguard.c src/fdguard.c
 FUZZ_SRC_handler      := src/handler.c
 FUZZ_SRC_layer        := src/layer.c
-# fuzz_next_headers includes runtime_api.c, which needs libcurl's headers (and symbols)
+# fuzz_next_headers includes runtime_api.c (and links invocation.c), which needs libcurl's headers (and symbols)
 FUZZ_LIBS_next_headers = $(shell pkg-config --cflags --libs libcurl)
 FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -Werror -iquote include \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -44,7 +44,7 @@ TEST_TARGETS += test-reliability
 
 $(REL_OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(wildcard include/*.h) | $(BUILD)/.deps
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(if $(filter next_headers,$*),,$(FUZZ_SRC_$*)) $(FUZZ_LIBS_$*)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(if $(filter next_headers,$*),$(filter-out src/runtime_api.c,$(FUZZ_SRC_$*)),$(FUZZ_SRC_$*)) $(FUZZ_LIBS_$*)
 
 FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(REL_OUT)/fuzz/fuzz_$(t))
 

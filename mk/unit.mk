@@ -1,9 +1,10 @@
 # C unit tests (cmocka), host arch only.
-UNIT_TESTS := handler layer runtime_api loader
+UNIT_TESTS := handler layer runtime_api loader crash
 UNIT_DEPS_handler := src/handler.c
 UNIT_DEPS_layer := src/layer.c
-UNIT_DEPS_runtime_api := src/runtime_api.c
+UNIT_DEPS_runtime_api := src/runtime_api.c src/invocation.c src/sockguard.c src/fdguard.c
 UNIT_DEPS_loader := src/loader.c src/elf.c
+UNIT_DEPS_crash := src/crash.c src/fdguard.c
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-format-truncation -iquote include $(EXTRA_CFLAGS)
 UNIT_LIBS_runtime_api = $(shell pkg-config --libs libcurl)
 UNIT_LIBS_loader := -ldl

@@ -97,6 +97,9 @@ CONFIGURE_FLAGS=(
   --disable-alt-svc --disable-hsts --disable-cookies --disable-ntlm --disable-ntlm-wb
   --disable-tls-srp --disable-doh --disable-mime --disable-netrc --disable-progress-meter
   --disable-dnsshuffle
+  # no socketpair: a multi handle would hold two descriptors of its own for wakeups we never use,
+  # which a handler's os.closerange or os.dup2 could take away unnoticed (the wait would then spin)
+  --disable-socketpair
   # no external libraries at all
   --without-ssl --without-openssl --without-gnutls --without-nss --without-hyper
   --without-zlib --without-brotli --without-zstd --without-libidn2 --without-libpsl

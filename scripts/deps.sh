@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages the build and tests need: the union of scripts/packages/*.txt.
+# Install the Debian packages the build and tests need: the union of scripts/packages/*.txt, or
+# of the lists named (`deps.sh run`: scripts/packages/run.txt only, for make run).
 # Fast when everything is present (one dpkg-query); runs apt-get only for what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/packages"
 
-wanted=$(sed -e 's/#.*//' -- *.txt | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
+if [ $# -gt 0 ]; then lists=("${@/%/.txt}"); else lists=(*.txt); fi
+wanted=$(sed -e 's/#.*//' -- "${lists[@]}" | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
 missing=()
 for pkg in $wanted; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

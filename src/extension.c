@@ -14,11 +14,17 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sockguard.h"
+
 #define USER_AGENT "aws-lambda-bootstrap-c/1.0"
 #define MAX_ADDRESS 256
 #define MAX_ID 256
 /* curl needs little of it; the default 8 MiB would only cost address space. */
 #define THREAD_STACK (256 * 1024)
+/* A broken /event/next (the handler closed the connection's descriptor, say) is asked again on a
+ * new connection, this many times in a row at most, the delay doubling from the first. */
+#define NEXT_RETRIES 6
+#define NEXT_RETRY_FIRST_DELAY_MS 20
 
 typedef enum { PENDING, REGISTERED, FAILED } registration;
 
@@ -34,6 +40,7 @@ struct extension {
     char reply[512]; /* the start of an answer's body, for messages */
     size_t reply_len;
     char curl_error[CURL_ERROR_SIZE];
+    sockguard sockets; /* the connection's descriptor: never closed once it is not ours */
 };
 
 static void finish(extension *ext, registration state)
@@ -134,6 +141,7 @@ static void *run(void *arg)
         finish(ext, FAILED);
         return NULL;
     }
+    sockguard_attach(&ext->sockets, c);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ext->curl_error);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L); /* event/next waits as long as the process lives */
@@ -155,19 +163,32 @@ static void *run(void *arg)
     finish(ext, REGISTERED);
 
     /* Parked here until the process ends. With no events subscribed, none should come; one
-     * that does is acknowledged by asking for the next. Any failure just ends the thread: the
-     * registration stands, and SIGTERM still comes. */
+     * that does is acknowledged by asking for the next. Lambda counts an invocation as done when
+     * the runtime and every extension wait in their next, so a broken connection (the handler
+     * may have closed its descriptor) is replaced; an answer other than 200, or the platform gone,
+     * ends the thread: the registration stands, and SIGTERM still comes. */
     char id_header[MAX_ID + 64];
     snprintf(id_header, sizeof(id_header), EXTENSION_HEADER_ID ": %s", ext->id);
     struct curl_slist *h = curl_slist_append(NULL, id_header);
     curl_easy_setopt(c, CURLOPT_URL, ext->next_url);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    while (h) {
+    for (int failures = 0; h && failures <= NEXT_RETRIES;) {
         CURLcode rc;
         long status = perform(ext, c, &rc);
-        if (rc != CURLE_OK || status != 200)
+        if (rc == CURLE_OK && status != 200)
             break;
+        if (rc == CURLE_OK) {
+            failures = 0;
+            continue;
+        }
+        struct timespec delay = {0, (NEXT_RETRY_FIRST_DELAY_MS * 1000000L) << failures};
+        while (delay.tv_nsec >= 1000000000L) {
+            delay.tv_sec++;
+            delay.tv_nsec -= 1000000000L;
+        }
+        nanosleep(&delay, NULL);
+        failures++;
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(h);
@@ -190,6 +211,7 @@ extension *extension_start(const char *address, const char *name, char *msg, siz
         snprintf(msg, msg_len, "out of memory");
         return NULL;
     }
+    sockguard_init(&ext->sockets);
     snprintf(ext->name, sizeof(ext->name), "%s", name);
     snprintf(ext->register_url, sizeof(ext->register_url), "http://%s/" EXTENSION_API_VERSION "/extension/register",
              address);
@@ -222,6 +244,11 @@ extension *extension_start(const char *address, const char *name, char *msg, siz
     }
     the_extension = ext;
     return ext;
+}
+
+void extension_close_inherited(extension *ext)
+{
+    sockguard_close_all(&ext->sockets);
 }
 
 int extension_wait_registered(extension *ext, long timeout_ms, char *msg, size_t msg_len)

@@ -4,9 +4,12 @@
  * The startup sequence, top to bottom:
  *   1. find this CPU's layer directory and put its lib/ in front of the library search path;
  *   2. load libpython (BOOTSTRAP_LIBPYTHON, the layer's runtime/, or the system's);
- *   3. start Python, set sys.path and import the handler (failures go to /init/error);
+ *   3. start Python, set sys.path and import the handler (failures go to /init/error; a fatal
+ *      signal from here on posts a crash report first);
  *      if the function has shutdown hooks, register as an internal extension (for SIGTERM);
- *   4. loop: GET /next, run the handler, POST the response (or stream it) or the error.
+ *   4. under Managed Instances (AWS_LAMBDA_MAX_CONCURRENCY=N), fork N workers and supervise them;
+ *   5. loop (src/serve.c): GET /next, run the handler, POST the response (or stream it) or the
+ *      error; in each worker, or in this one process.
  */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
@@ -16,20 +19,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "doctor.h"
+#include "doctor_explain.h"
 #include "extension.h"
 #include "handler.h"
 #include "layer.h"
 #include "loader.h"
 #include "python.h"
 #include "runtime_api.h"
+#include "serve.h"
+#include "workers.h"
 
 #define DEFAULT_RUNTIME_API "127.0.0.1:9001"
 #define EXIT_INIT_FAILED 1
-#define EXIT_RUNTIME_API_FAILED 1
 #define EXIT_USAGE 2
 /* The internal extension's name (unique among a function's extensions), and how long init
  * waits for its registration once Python is ready (it is normally answered long before). */
@@ -52,15 +61,16 @@ static void usage(FILE *out)
                  "          " LAYER_ENV_ROOT " (default " LAYER_DEFAULT_ROOT "), BOOTSTRAP_LIBPYTHON, PYTHONHOME\n");
 }
 
-/* The standard error document, as the managed runtime sends it for init failures. */
-static char *error_document(const char *type, const char *message)
+/* The standard error document, as the managed runtime sends it for init failures (and the
+ * platform's Runtime.ExitError for a worker's invocation, with its request id). */
+static char *error_document(const char *type, const char *message, const char *request_id)
 {
     cJSON *doc = cJSON_CreateObject();
     if (!doc)
         return NULL;
     cJSON_AddStringToObject(doc, "errorMessage", message);
     cJSON_AddStringToObject(doc, "errorType", type);
-    cJSON_AddStringToObject(doc, "requestId", "");
+    cJSON_AddStringToObject(doc, "requestId", request_id);
     cJSON_AddItemToObject(doc, "stackTrace", cJSON_CreateArray());
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
@@ -72,7 +82,7 @@ static char *error_document(const char *type, const char *message)
 static int fail_init(runtime_api *api, const char *type, const char *message)
 {
     fprintf(stderr, "bootstrap: init failed: %s: %s\n", type, message);
-    char *body = error_document(type, message);
+    char *body = error_document(type, message, "");
     runtime_api_error err = {0};
     if (api && body && runtime_api_post_init_error(api, type, body, strlen(body), &err) != RUNTIME_API_OK)
         fprintf(stderr, "bootstrap: could not report the init error: %s\n", err.message);
@@ -122,27 +132,83 @@ static python *load_python(const layer *l, char *msg, size_t msg_len)
     return NULL;
 }
 
-/* Signals reach us as bytes on this pipe (Python's signal wakeup fd), so a wait on the
- * Runtime API can stop for them. */
-static int signal_pipe[2] = {-1, -1};
+/* ---- step 4: Managed Instances workers ---------------------------------------------------- */
 
-/* With the GIL: run the Python handlers of the signals that have arrived, and say whether to
- * shut down. */
-static int shutdown_requested(python *py)
+typedef struct {
+    serving *serve;
+    const char *address;
+    extension *ext;
+    runtime_api *own_api; /* the supervisor's connection, for invocations its workers left */
+} supervision;
+
+static pid_t fork_worker(void *ctx)
 {
-    unsigned char signals[64];
-    ssize_t n = signal_pipe[0] >= 0 ? read(signal_pipe[0], signals, sizeof(signals)) : -1;
-    return n > 0 && python_handle_signals(py, signals, (size_t)n);
+    supervision *sup = ctx;
+    return python_fork(sup->serve->py);
 }
 
-/* Called by runtime_api_next while it waits and a signal has arrived. */
-static int on_signal(void *ctx)
+/* A worker writes its stdout and stderr where the platform tells it to: each connects to the
+ * Unix socket in _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET (as awslambdaric's workers do). */
+static void connect_log_streams(void)
 {
-    python *py = ctx;
-    python_end_allow_threads(py);
-    int stop = shutdown_requested(py);
-    python_allow_threads(py);
-    return stop;
+    const char *path = getenv("_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET");
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (!path || !*path)
+        return;
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        fprintf(stderr, "bootstrap: warning: _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET is too long for a socket "
+                        "path: logs stay on the supervisor's stdout and stderr\n");
+        return;
+    }
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    for (int fd = 1; fd <= 2; fd++) {
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) != 0 || dup2(s, fd) < 0)
+            fprintf(stderr, "bootstrap: warning: cannot connect %s to the log socket %s: %s\n",
+                    fd == 1 ? "stdout" : "stderr", path, strerror(errno));
+        if (s >= 0)
+            close(s);
+    }
+}
+
+/* In the worker, right after the fork: everything that must be its own. */
+static int start_worker(void *ctx, char *msg, size_t msg_len)
+{
+    supervision *sup = ctx;
+    runtime_api_error err = {0};
+    if (sup->own_api) /* the supervisor's connection, not this process's */
+        runtime_api_free(sup->own_api);
+    sup->own_api = NULL;
+    if (sup->ext)
+        extension_close_inherited(sup->ext);
+    if (runtime_api_reconnect(sup->serve->api, &err) != 0) {
+        snprintf(msg, msg_len, "%s", err.message);
+        return -1;
+    }
+    crash_adopt_process(workers_crash_reported);
+    if (crash_renew_traceback_fd() < 0)
+        fprintf(stderr, "bootstrap: warning: no crash traceback file in this worker (%s)\n", strerror(errno));
+    connect_log_streams();
+    return serve_renew_signal_pipe(sup->serve, msg, msg_len);
+}
+
+/* In the supervisor: the platform sees only this process, so it learns from here that a
+ * worker's invocation ended with the worker. */
+static void report_lost(void *ctx, const char *request_id, const char *reason)
+{
+    supervision *sup = ctx;
+    runtime_api_error err = {0};
+    if (!sup->own_api && !(sup->own_api = runtime_api_new(sup->address, &err))) {
+        fprintf(stderr, "bootstrap: could not report %s: %s\n", request_id, err.message);
+        return;
+    }
+    char message[512];
+    snprintf(message, sizeof(message), "RequestId: %s Error: Runtime exited with error: %s", request_id, reason);
+    char *body = error_document("Runtime.ExitError", message, request_id);
+    if (body && runtime_api_post_error(sup->own_api, request_id, "Runtime.ExitError", body, strlen(body), NULL,
+                                       &err) != RUNTIME_API_OK)
+        fprintf(stderr, "bootstrap: could not report %s: %s\n", request_id, err.message);
+    free(body);
 }
 
 /* Step 3, beside Python's start: registering as an extension is what makes Lambda send SIGTERM
@@ -151,72 +217,6 @@ static void extension_failed(const char *why)
 {
     fprintf(stderr, "bootstrap: warning: not registered as a Lambda extension, so shutdown will not run the "
                     "function's SIGTERM and atexit hooks: %s\n", why);
-}
-
-/* A streamed response in progress: the GIL is taken for each chunk only, so the network waits
- * (a slow reader) do not hold it. */
-typedef struct {
-    python *py;
-    int closed;
-    python_stream_end end;
-} stream_state;
-
-static int next_chunk(void *ctx, const char **data, size_t *len, const char **error_type, const char **error_body)
-{
-    stream_state *s = ctx;
-    python_end_allow_threads(s->py);
-    int more = python_stream_next(s->py, data, len);
-    if (!more) {
-        python_stream_close(s->py, &s->end);
-        s->closed = 1;
-        *error_type = s->end.error_type;
-        *error_body = s->end.error_body;
-    }
-    python_allow_threads(s->py);
-    return more;
-}
-
-/* Step 4, one invocation: hand it to Python and post what comes back. Returns -1 when the
- * process must end, with *exit_code set. */
-static int serve_invocation(runtime_api *api, python *py, const runtime_invocation *inv, int *exit_code)
-{
-    python_result result;
-    python_invoke(py, inv, &result);
-
-    runtime_api_error err = {0};
-    runtime_api_status st;
-    stream_state stream = {.py = py};
-    python_allow_threads(py);
-    if (result.kind == PYTHON_RESULT_STREAM)
-        st = runtime_api_post_stream(api, inv->request_id.value, result.detail, next_chunk, &stream, &err);
-    else if (result.kind == PYTHON_RESULT_RESPONSE)
-        st = runtime_api_post_response(api, inv->request_id.value, result.payload, result.payload_len,
-                                       result.detail, &err);
-    else
-        st = runtime_api_post_error(api, inv->request_id.value, result.detail, result.payload,
-                                    result.payload_len, result.xray_cause, &err);
-    python_end_allow_threads(py);
-    if (result.kind == PYTHON_RESULT_STREAM) {
-        if (!stream.closed) /* cut short: the handler's iterator is closed all the same */
-            python_stream_close(py, &stream.end);
-        if (stream.end.exit_code >= 0) {
-            result.kind = PYTHON_RESULT_EXIT;
-            result.exit_code = stream.end.exit_code;
-        }
-    }
-
-    if (st == RUNTIME_API_REJECTED)
-        fprintf(stderr, "bootstrap: the platform refused the result of %s: %s\n", inv->request_id.value, err.message);
-    if (st == RUNTIME_API_FATAL) {
-        fprintf(stderr, "bootstrap: lost the Runtime API, exiting: %s\n", err.message);
-        *exit_code = EXIT_RUNTIME_API_FAILED;
-        return -1;
-    }
-    if (result.kind == PYTHON_RESULT_EXIT) {
-        *exit_code = result.exit_code;
-        return -1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -257,6 +257,9 @@ int main(int argc, char **argv)
     }
     if (!layer_ok)
         return fail_init(api, "Runtime.LayerNotFound", msg);
+    int workers = workers_count(getenv(WORKERS_ENV), msg, sizeof(msg));
+    if (workers < 0)
+        return fail_init(api, "Runtime.InvalidConcurrency", msg);
 
     python *py = load_python(&lay, msg, sizeof(msg));
     if (!py)
@@ -272,6 +275,13 @@ int main(int argc, char **argv)
         snprintf(task_root, sizeof(task_root), "%s", root_setting);
     else if (!getcwd(task_root, sizeof(task_root)))
         snprintf(task_root, sizeof(task_root), ".");
+
+    /* Before Python starts, so that a faulthandler it enables (PYTHONFAULTHANDLER) chains to the
+     * crash handler too. */
+    const char *log_format = getenv("AWS_LAMBDA_LOG_FORMAT");
+    if (crash_install(address, log_format && strcasecmp(log_format, "JSON") == 0, msg, sizeof(msg)) != 0)
+        fprintf(stderr, "bootstrap: warning: %s\n", msg);
+    crash_arm_init();
 
     char site_dirs[LAYER_MAX_SITE_DIRS][PATH_MAX];
     const char *site_dir_list[LAYER_MAX_SITE_DIRS];
@@ -290,7 +300,8 @@ int main(int argc, char **argv)
         .site_dir_count = site_dir_count,
         .arch = arch,
         .explain = doctor_explain_file,
-        .wakeup_fd = pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == 0 ? signal_pipe[1] : -1,
+        .wakeup_fd = serve_open_signal_pipe(),
+        .crash_fd = crash_traceback_fd(),
     };
     python_init_error init_err;
     if (python_start(py, &options, &init_err) != 0) {
@@ -303,16 +314,18 @@ int main(int argc, char **argv)
         runtime_api_free(api);
         return EXIT_INIT_FAILED;
     }
+    crash_disarm();
 
-    if (signal_pipe[0] >= 0)
-        runtime_api_set_interrupt(api, signal_pipe[0], on_signal, py);
+    serving serve = {.api = api, .py = py};
+    serve_watch_signals(&serve);
     /* Registration closes when init ends, at the first /next. It costs a thread and a round
      * trip (~2 ms of a cold start here), so it is made only for a function that has something
      * to run at shutdown: a SIGTERM handler or atexit hooks after init (or when asked to). */
     const char *force = getenv(EXTENSION_ENV_FORCE);
+    extension *ext = NULL;
     if ((force && strcmp(force, "1") == 0) || python_has_shutdown_hooks(py)) {
         char ext_msg[512];
-        extension *ext = extension_start(address, EXTENSION_NAME, ext_msg, sizeof(ext_msg));
+        ext = extension_start(address, EXTENSION_NAME, ext_msg, sizeof(ext_msg));
         python_allow_threads(py);
         int registered = ext && extension_wait_registered(ext, EXTENSION_WAIT_MS, ext_msg, sizeof(ext_msg)) == 0;
         python_end_allow_threads(py);
@@ -320,24 +333,18 @@ int main(int argc, char **argv)
             extension_failed(ext_msg);
     }
 
-    /* The process never returns from here: it ends with _exit, because Python's own
-     * finalisation would wait for threads a handler left running. */
-    for (;;) {
-        const runtime_invocation *inv = NULL;
-        python_allow_threads(py);
-        runtime_api_status st = runtime_api_next(api, &inv, &api_err);
-        python_end_allow_threads(py);
-        /* A Runtime API that is shutting down may refuse /next before the wait saw SIGTERM. */
-        if (st == RUNTIME_API_INTERRUPTED || (st != RUNTIME_API_OK && shutdown_requested(py))) {
-            python_shutdown(py);
-            _exit(0);
-        }
-        if (st != RUNTIME_API_OK) {
-            fprintf(stderr, "bootstrap: exiting: %s\n", api_err.message);
-            _exit(EXIT_RUNTIME_API_FAILED);
-        }
-        int exit_code = 0;
-        if (serve_invocation(api, py, inv, &exit_code) != 0)
-            _exit(exit_code);
+    if (workers > 1) {
+        static supervision sup;
+        sup = (supervision){.serve = &serve, .address = address, .ext = ext};
+        workers_config config = {
+            .count = workers,
+            .init_threads = python_thread_count(py),
+            .fork_process = fork_worker,
+            .start_worker = start_worker,
+            .report_lost = report_lost,
+            .ctx = &sup,
+        };
+        workers_start(&config); /* returns in each worker only */
     }
+    serve_forever(&serve);
 }

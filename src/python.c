@@ -16,6 +16,7 @@
 #include "loader.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <link.h>
 #include <stdint.h>
@@ -40,8 +41,6 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
 #endif
 
 #define RUNTIME_MODULE "bootstrap_runtime"
-/* The code's file name: tracebacks drop the frames that carry it. */
-#define RUNTIME_FILENAME "<bootstrap>/runtime.py"
 
 #define PY_FUNCTIONS(X)                                                                                          \
     X(Py_InitializeEx)                                                                                           \
@@ -78,7 +77,10 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
     X(PyObject_Call)                                                                                             \
     X(PyDict_Size)                                                                                               \
     X(PyUnicode_EncodeFSDefault)                                                                                 \
-    X(PyLong_FromLong)
+    X(PyLong_FromLong)                                                                                           \
+    X(PyOS_BeforeFork)                                                                                           \
+    X(PyOS_AfterFork_Parent)                                                                                     \
+    X(PyOS_AfterFork_Child)
 
 typedef struct {
 #define PY_DECLARE(name) __typeof__(name) *name;
@@ -109,6 +111,8 @@ struct python {
     PyObject *has_shutdown_hooks; /* bootstrap_runtime.has_shutdown_hooks */
     PyObject *stream_next; /* bootstrap_runtime.stream_next */
     PyObject *stream_close; /* bootstrap_runtime.stream_close */
+    PyObject *set_fds; /* bootstrap_runtime.set_fds */
+    PyObject *thread_count; /* bootstrap_runtime.thread_count */
     PyObject *stream_item; /* the last chunk or stream end, kept alive for the caller */
     PyObject *last_result; /* keeps the previous result's buffers alive */
     PyThreadState *saved_thread;
@@ -405,7 +409,7 @@ static PyObject *runtime_code(python *py)
         py->api.PyErr_Clear(); /* fall back to the source */
         break;
     }
-    return py->api.Py_CompileString(bootstrap_runtime_py, RUNTIME_FILENAME, Py_file_input);
+    return py->api.Py_CompileString(bootstrap_runtime_py, PYTHON_RUNTIME_FILENAME, Py_file_input);
 }
 
 int python_start(python *py, const python_start_options *opt, python_init_error *err)
@@ -421,7 +425,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     py->api.Py_InitializeEx(1);
 
     PyObject *code = runtime_code(py);
-    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(RUNTIME_MODULE, code, RUNTIME_FILENAME) : NULL;
+    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(RUNTIME_MODULE, code, PYTHON_RUNTIME_FILENAME) : NULL;
     py->api.Py_DecRef(code);
     PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
     py->invoke = module ? py->api.PyObject_GetAttrString(module, "invoke") : NULL;
@@ -429,10 +433,13 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     py->has_shutdown_hooks = module ? py->api.PyObject_GetAttrString(module, "has_shutdown_hooks") : NULL;
     py->stream_next = module ? py->api.PyObject_GetAttrString(module, "stream_next") : NULL;
     py->stream_close = module ? py->api.PyObject_GetAttrString(module, "stream_close") : NULL;
+    py->set_fds = module ? py->api.PyObject_GetAttrString(module, "set_fds") : NULL;
+    py->thread_count = module ? py->api.PyObject_GetAttrString(module, "thread_count") : NULL;
     py->api.Py_DecRef(module);
-    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close) {
+    if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close || !py->set_fds ||
+        !py->thread_count) {
         py->api.Py_DecRef(init);
-        return runtime_failure(py, err, "loading " RUNTIME_FILENAME);
+        return runtime_failure(py, err, "loading " PYTHON_RUNTIME_FILENAME);
     }
 
     py->explain_def = (PyMethodDef){"explain", explain_shared_object, METH_VARARGS, NULL};
@@ -447,7 +454,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         str_of(py, opt->handler_spec), str_of(py, opt->module), str_of(py, opt->function),
         str_of(py, opt->malformed),    str_of(py, opt->task_root),
         string_tuple(py, opt->site_dirs, opt->site_dir_count), explain, py->api.PyLong_FromLong(opt->wakeup_fd),
-        str_of(py, opt->python_home ? "layer" : "full"), compiler,
+        str_of(py, opt->python_home ? "layer" : "full"), compiler, py->api.PyLong_FromLong(opt->crash_fd),
     };
     const size_t nargs = sizeof(args) / sizeof(args[0]);
     PyObject *result = NULL;
@@ -456,7 +463,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         complete = complete && args[i];
     if (complete)
         result = py->api.PyObject_CallFunctionObjArgs(init, args[0], args[1], args[2], args[3], args[4], args[5],
-                                                      args[6], args[7], args[8], args[9], NULL);
+                                                      args[6], args[7], args[8], args[9], args[10], NULL);
     for (size_t i = 0; i < nargs; i++)
         py->api.Py_DecRef(args[i]);
     py->api.Py_DecRef(init);
@@ -481,13 +488,13 @@ void python_init_error_clear(python_init_error *err)
 
 /* ---- invoking ---------------------------------------------------------------------- */
 
-static PyObject *header_value(python *py, const runtime_api_header *h)
+static PyObject *header_value(python *py, const invocation_field *h)
 {
     return str_or_none(py, h->value, h->len, h->present);
 }
 
 /* The runtime's own failure, reported without Python's help. */
-static void invoke_fallback(python *py, const runtime_invocation *inv, python_result *out)
+static void invoke_fallback(python *py, const invocation *inv, python_result *out)
 {
     if (py->api.PyErr_Occurred())
         py->api.PyErr_Print();
@@ -529,7 +536,7 @@ static int take_result(python *py, PyObject *result, python_result *out)
     return 0;
 }
 
-void python_invoke(python *py, const runtime_invocation *inv, python_result *out)
+void python_invoke(python *py, const invocation *inv, python_result *out)
 {
     py->api.Py_DecRef(py->last_result);
     py->last_result = NULL;
@@ -654,6 +661,46 @@ int python_has_shutdown_hooks(python *py)
     py->api.PyErr_Clear();
     py->api.Py_DecRef(r);
     return yes;
+}
+
+int python_thread_count(python *py)
+{
+    PyObject *r = py->api.PyObject_CallFunctionObjArgs(py->thread_count, NULL);
+    long n = r ? py->api.PyLong_AsLong(r) : 0;
+    if (!r || n < 0) {
+        py->api.PyErr_Clear();
+        n = 0;
+    }
+    py->api.Py_DecRef(r);
+    return (int)n;
+}
+
+pid_t python_fork(python *py)
+{
+    py->api.PyOS_BeforeFork();
+    pid_t pid = fork();
+    int saved = errno;
+    if (pid == 0)
+        py->api.PyOS_AfterFork_Child();
+    else
+        py->api.PyOS_AfterFork_Parent();
+    errno = saved;
+    return pid;
+}
+
+int python_set_fds(python *py, int wakeup_fd, int crash_fd)
+{
+    PyObject *wakeup = py->api.PyLong_FromLong(wakeup_fd);
+    PyObject *crash = py->api.PyLong_FromLong(crash_fd);
+    PyObject *r = wakeup && crash ? py->api.PyObject_CallFunctionObjArgs(py->set_fds, wakeup, crash, NULL) : NULL;
+    py->api.Py_DecRef(wakeup);
+    py->api.Py_DecRef(crash);
+    if (!r) {
+        py->api.PyErr_Print();
+        return -1;
+    }
+    py->api.Py_DecRef(r);
+    return 0;
 }
 
 void python_shutdown(python *py)

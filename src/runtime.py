@@ -34,8 +34,17 @@ _CONTEXT_UNMARSHAL_ERROR = "Runtime.LambdaContextUnmarshalError"
 _ERROR_LOG_LINE_TERMINATE = "\r"
 _ERROR_LOG_INDENT = "\u00a0"
 _LOG_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+# JSON records and JSON error lines: whole seconds (awslambdaric 4.2's _DATETIME_FORMAT).
+_JSON_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# awslambdaric 4.2.2's lambda_unhandled_exception_warning_message, word for word.
 _UNHANDLED_WARNING = (
-    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code."
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
+    "For functions using managed runtimes, runtime updates can be triggered by a function change, or can be "
+    "applied automatically. To determine if the runtime has been updated, check the runtime version in the "
+    "INIT_START log entry. If this error correlates with a change in the runtime version, you may be able to "
+    "mitigate this error by temporarily rolling back to the previous runtime version. "
+    "For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
 
 
@@ -92,38 +101,122 @@ _INFINITY = float("inf")
 
 
 class _DecoderSettings:
-    """What _json.make_scanner reads: json.JSONDecoder's defaults."""
+    """What _json.make_scanner reads: json.JSONDecoder's defaults, but NaN and Infinity
+    refused as simplejson.loads (awslambdaric's) refuses them."""
 
     strict = True
     object_hook = None
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    parse_constant = {"-Infinity": -_INFINITY, "Infinity": _INFINITY, "NaN": float("nan")}.__getitem__
     memo = None
+
+    @staticmethod
+    def parse_constant(name):
+        raise _Constant(name)
+
+
+class _Constant(Exception):
+    """NaN, Infinity or -Infinity in an event: simplejson 4 refuses them."""
 
 
 _scan_once = None  # set by _load_json
 _WHITESPACE = " \t\n\r"
+_CONSTANTS = _BRACKETS = None  # set by _scanning_patterns, for the first malformed event
 
 
-def _decode_error(msg, doc, pos):
-    from json import JSONDecodeError
+def _scanning_patterns():
+    """Patterns that skip JSON strings; compiled when first needed (re costs start-up time)."""
+    global _CONSTANTS, _BRACKETS
+    if _CONSTANTS is None:
+        import re
 
+        string = r'"(?:[^"\\]|\\.)*"'
+        _CONSTANTS = re.compile(string + r"|(-?Infinity|NaN)")
+        _BRACKETS = re.compile(string + r"|[][{}]")
+
+
+class JSONDecodeError(ValueError):
+    """simplejson's decode error (awslambdaric decodes events with simplejson): the same
+    messages, a range for "Extra data"."""
+
+    def __init__(self, msg, doc, pos, end=None):
+        where = "line %d column %d" % _line_column(doc, pos)
+        if end is None:
+            text = "%s: %s (char %d)" % (msg, where, pos)
+        else:
+            text = "%s: %s - line %d column %d (char %d - %d)" % ((msg, where) + _line_column(doc, end) + (pos, end))
+        super().__init__(text)
+        self.msg, self.doc, self.pos, self.end = msg, doc, pos, end
+
+
+def _line_column(doc, pos):
+    line = doc.count("\n", 0, pos) + 1
+    return line, pos - doc.rfind("\n", 0, pos)
+
+
+def _before(doc, pos):
+    """Index of the last non-whitespace character before pos (-1: none)."""
+    return len(doc[:pos].rstrip(_WHITESPACE)) - 1
+
+
+def _innermost(doc, pos):
+    """The innermost bracket open at pos, "[" or "{" (strings skipped)."""
+    stack = []
+    _scanning_patterns()
+    for m in _BRACKETS.finditer(doc, 0, pos):
+        c = m.group()
+        if c in "[{":
+            stack.append(c)
+        elif c in "]}" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
+def _simplejson_error(msg, doc, pos):
+    """Turns the stdlib scanner's decode error into simplejson's for the same input."""
+    prev = _before(doc, pos)
+    after_comma = prev >= 0 and doc[prev] == ","
+    if msg == "Expecting value":
+        if after_comma and doc[pos:pos + 1] == "]":
+            return JSONDecodeError("Illegal trailing comma before end of array", doc, prev)
+        if pos >= len(doc) and prev >= 0 and doc[prev] == "[":
+            msg += " or ']'"
+    if msg == "Expecting property name enclosed in double quotes":
+        if after_comma and doc[pos:pos + 1] == "}":
+            return JSONDecodeError("Illegal trailing comma before end of object", doc, prev)
+        if not after_comma:
+            msg += " or '}'"
+    elif msg == "Expecting ',' delimiter":
+        msg += " or ']'" if _innermost(doc, pos) == "[" else " or '}'"
+    elif msg == "Invalid control character at":
+        msg = "Invalid control character %r at" % doc[pos]
+    elif msg == "Invalid \\escape":
+        return JSONDecodeError("Invalid \\X escape sequence %r" % doc[pos + 1:pos + 2], doc, pos + 1)
+    elif msg == "Invalid \\uXXXX escape":
+        return JSONDecodeError("Invalid \\uXXXX escape sequence", doc, pos - 1)
     return JSONDecodeError(msg, doc, pos)
 
 
 def json_loads(text):
-    """json.loads(text) for a str, with the same results and error messages."""
+    """simplejson.loads(text) (awslambdaric's) for a str, through the stdlib's scanner: the
+    same results and error messages; NaN and Infinity are refused, as simplejson 4 does."""
     if _scan_once is None:
         _load_json()
-    if text.startswith("\ufeff"):
-        raise _decode_error("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-    start = len(text) - len(text.lstrip(_WHITESPACE))
+    # A BOM is skipped; positions still count it (simplejson's).
+    bom = 1 if text.startswith("\ufeff") else 0
+    start = len(text) - len(text[bom:].lstrip(_WHITESPACE))
     try:
         value, end = _scan_once(text, start)
     except StopIteration as err:
-        raise _decode_error("Expecting value", text, err.value) from None
+        raise _simplejson_error("Expecting value", text, err.value) from None
+    except _Constant:
+        # The scanner does not say where: the first constant outside a string is the one.
+        _scanning_patterns()
+        at = next(m.start(1) for m in _CONSTANTS.finditer(text) if m.group(1))
+        raise JSONDecodeError("Expecting value", text, at) from None
+    except RecursionError as err:
+        raise RecursionError(str(err).replace(" from a unicode string", " from a string")) from None
     except SystemError:
         # _json builds its error from json.decoder.JSONDecodeError, but only when json.decoder
         # is already imported; without it the scanner fails with no exception set.
@@ -132,9 +225,13 @@ def json_loads(text):
         import json.decoder  # noqa: F401
 
         return json_loads(text)
+    except ValueError as err:
+        if type(err).__name__ != "JSONDecodeError":
+            raise
+        raise _simplejson_error(err.msg, text, err.pos) from None
     if end != len(text) and text[end:].lstrip(_WHITESPACE):
         end = len(text) - len(text[end:].lstrip(_WHITESPACE))
-        raise _decode_error("Extra data", text, end)
+        raise JSONDecodeError("Extra data", text, end, len(text))
     return value
 
 
@@ -143,6 +240,8 @@ class _HasDecimal(Exception):
 
 
 def _not_serializable(o):
+    if isinstance(o, bytes):  # simplejson (awslambdaric's encoder) writes bytes as UTF-8 text
+        return o.decode("utf-8")
     if "decimal" in sys.modules and isinstance(o, sys.modules["decimal"].Decimal):
         raise _HasDecimal()
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
@@ -181,6 +280,16 @@ def json_dumps(value):
         raise
 
 
+def _bytes_keys_decoded(value):
+    """The result with bytes dict keys decoded as UTF-8, as simplejson writes them (the stdlib
+    encoder refuses them). Only called once the encoder has refused a bytes key."""
+    if isinstance(value, dict):
+        return {k.decode("utf-8") if isinstance(k, bytes) else k: _bytes_keys_decoded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_asdict"):
+        return [_bytes_keys_decoded(v) for v in value]
+    return value
+
+
 class _RawNumber(float):
     __slots__ = ("text",)
 
@@ -192,6 +301,8 @@ def _json_dumps_with_decimals(value):
     import decimal
 
     def default(o):
+        if isinstance(o, bytes):
+            return o.decode("utf-8")
         if isinstance(o, decimal.Decimal):
             raw = _RawNumber(0.0)
             raw.text = "NaN" if o.is_nan() else str(o)
@@ -282,7 +393,7 @@ def log_error(error_result):
     """Writes an error to the log as one event: lines joined with \\r (or one JSON line)."""
     if _log_format_json:
         record = {
-            "timestamp": time.strftime(_LOG_DATETIME_FORMAT, time.gmtime()),
+            "timestamp": time.strftime(_JSON_DATETIME_FORMAT, time.gmtime()),
             "level": "ERROR",
             **error_result,
         }
@@ -451,21 +562,20 @@ def _frame_type(level):
 
 def _json_formatter(logging):
     import traceback
-    from datetime import datetime, timezone
 
     class JsonFormatter(logging.Formatter):
-        def formatTime(self, record, datefmt=None):
-            when = datetime.fromtimestamp(record.created, tz=timezone.utc)
-            return when.strftime(_LOG_DATETIME_FORMAT + ".%f")[:-3] + "Z"
+        def __init__(self):
+            super().__init__(datefmt=_JSON_DATETIME_FORMAT)
 
         def format(self, record):
             record.levelno = min(50, max(0, record.levelno)) // 10 * 10
             record.levelname = logging.getLevelName(record.levelno)
             exc_info = record.exc_info
             result = {
-                "timestamp": self.formatTime(record),
+                "timestamp": self.formatTime(record, self.datefmt),
                 "level": record.levelname,
-                "message": record.getMessage(),
+                # a dict logged without arguments stays an object in the record
+                "message": record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage(),
                 "logger": record.name,
                 "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
                 "errorType": exc_info[0].__name__ if exc_info else None,
@@ -661,8 +771,12 @@ class LambdaContext:
 
 
 def _parse_json_header(value, name):
+    # awslambdaric reads these headers with the standard library's json (events with
+    # simplejson): its messages and NaN handling, so json itself (only when a header is there).
     try:
-        return json_loads(value)
+        import json
+
+        return json.loads(value)
     except Exception as e:
         raise FaultException(_CONTEXT_UNMARSHAL_ERROR, f"Unable to parse {name} JSON: {e}")
 
@@ -790,6 +904,22 @@ def _setup_signals(wakeup_fd):
         _signal.signal(_signal.SIGTERM, _on_sigterm)
 
 
+def set_fds(wakeup_fd, crash_fd):
+    """New descriptors from the C side, after the handler closed or replaced the old ones
+    (os.closerange, os.dup2): the signal wakeup fd and faulthandler's file."""
+    if wakeup_fd >= 0:
+        import _signal
+
+        _signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
+    set_crash_traceback_fd(crash_fd)
+
+
+def thread_count():
+    """Python threads running besides this one (0 unless the function imported threading)."""
+    threading = sys.modules.get("threading")
+    return threading.active_count() - 1 if threading is not None else 0
+
+
 def has_shutdown_hooks():
     """1 when the function installed a SIGTERM handler of its own or has atexit hooks: only
     then is registering as an extension (so that Lambda sends SIGTERM) worth its cost."""
@@ -811,11 +941,30 @@ def shutdown():
             pass
 
 
+def set_crash_traceback_fd(fd):
+    """Points faulthandler at the file the C side reads a crashing thread's traceback from
+    (src/crash.c): on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT it writes the thread's frames
+    there and passes the signal on to the C handler, which posts them. faulthandler is built
+    into every CPython, so this costs no import from disk."""
+    if fd < 0:
+        faulthandler = sys.modules.get("faulthandler")
+        if faulthandler is not None and faulthandler.is_enabled():
+            faulthandler.disable()  # its file is gone: never write a traceback into another one
+        return
+    import faulthandler
+
+    if sys.version_info >= (3, 14):
+        faulthandler.enable(fd, False, c_stack=False)  # a C backtrace is not signal-safe to take
+    else:
+        faulthandler.enable(fd, False)
+
+
 def init(spec, module_name, function_name, malformed, task_root, site_dirs, explain, wakeup_fd=-1,
-         site_mode="full", compile_source=None):
+         site_mode="full", compile_source=None, crash_fd=-1):
     """Prepares the process and imports the handler. Returns None, or (error type, error
     document, log line) as bytes for /runtime/init/error."""
     global _handler, _explain, _log_sink
+    set_crash_traceback_fd(crash_fd)  # first: a crash while importing the handler is reported too
     _explain = explain
     _setup_signals(wakeup_fd)
     sys.stdout = _Unbuffered(sys.stdout)
@@ -871,11 +1020,20 @@ def _marshal(response):
     if isinstance(response, bytes):
         return response, _BINARY_BYTES
     try:
-        return json_dumps(response).encode("utf-8"), _JSON_BYTES
+        try:
+            return json_dumps(response).encode("utf-8"), _JSON_BYTES
+        except TypeError as e:
+            if not str(e).endswith(" not bytes"):
+                raise
+        return json_dumps(_bytes_keys_decoded(response)).encode("utf-8"), _JSON_BYTES
     except Exception as e:
         if hasattr(type(response), "__next__"):
             return None, None  # an iterator (a generator, say): a streamed response
-        raise FaultException(_MARSHAL_ERROR, f"Unable to marshal response: {e}")
+        message = str(e)
+        if message.startswith("keys must be "):  # simplejson names the key's type unqualified
+            head, _, name = message.rpartition(" not ")
+            message = head + " not " + name.rpartition(".")[2]
+        raise FaultException(_MARSHAL_ERROR, f"Unable to marshal response: {message}")
 
 
 def _platform_error_type(error_type):
@@ -925,7 +1083,7 @@ def invoke(request_id, event, content_type, deadline_ms, function_arn, trace_id,
             _parse_json_header(client_context, "Client Context") if client_context else None,
             _parse_json_header(cognito_identity, "Cognito Identity") if cognito_identity else None,
             deadline_ms,
-            function_arn,
+            function_arn if function_arn is not None else "",  # awslambdaric's client gives ""
             tenant_id,
         )
         result = _handler(_unmarshal(event, content_type), context)

@@ -10,12 +10,15 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include "sockguard.h"
 
 #define API_VERSION "2018-06-01"
 #define USER_AGENT "aws-lambda-bootstrap-c/1.0"
@@ -46,11 +49,14 @@ typedef struct {
     int ended;
     const char *error_type; /* set by the source at the end of a failed stream */
     const char *error_body;
+    const sockguard *sockets; /* the handler runs between chunks: it may take the socket away */
+    int lost;                 /* it did: the transfer was stopped */
 } stream_source;
 
 struct runtime_api {
     CURL *curl;
     CURLM *multi; /* drives every transfer, so a wait can also watch the interrupt fd */
+    sockguard sockets; /* the connection's descriptor, watched (runtime_api_intact) */
     int interrupt_fd;
     runtime_api_interrupt_fn on_interrupt;
     void *interrupt_ctx;
@@ -64,7 +70,8 @@ struct runtime_api {
     int capture_headers;
     int header_oom;
     stream_source *stream; /* the body being streamed, while runtime_api_post_stream runs */
-    runtime_invocation inv;
+    int stream_cut; /* the last stream's connection broke mid-body: the platform may not know yet */
+    invocation inv;
     char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -116,40 +123,24 @@ static void sleep_ms(long ms)
 
 /* ---- headers ------------------------------------------------------------------------ */
 
-static int header_store(runtime_api_header *h, const char *value, size_t len)
-{
-    if (len + 1 > h->cap) {
-        char *v = realloc(h->value, len + 1);
-        if (!v)
-            return -1;
-        h->value = v;
-        h->cap = len + 1;
-    }
-    memcpy(h->value, value, len);
-    h->value[len] = '\0';
-    h->len = len;
-    h->present = 1;
-    return 0;
-}
-
-static runtime_api_header *header_slot(runtime_invocation *inv, const char *name, size_t len)
+static invocation_field *header_slot(invocation *inv, const char *name, size_t len)
 {
     static const struct {
         const char *name;
         size_t offset;
     } known[] = {
-        {RUNTIME_API_HEADER_REQUEST_ID, offsetof(runtime_invocation, request_id)},
-        {RUNTIME_API_HEADER_DEADLINE, offsetof(runtime_invocation, deadline_ms)},
-        {RUNTIME_API_HEADER_FUNCTION_ARN, offsetof(runtime_invocation, function_arn)},
-        {RUNTIME_API_HEADER_TRACE_ID, offsetof(runtime_invocation, trace_id)},
-        {RUNTIME_API_HEADER_CLIENT_CONTEXT, offsetof(runtime_invocation, client_context)},
-        {RUNTIME_API_HEADER_COGNITO_IDENTITY, offsetof(runtime_invocation, cognito_identity)},
-        {RUNTIME_API_HEADER_TENANT_ID, offsetof(runtime_invocation, tenant_id)},
-        {RUNTIME_API_HEADER_CONTENT_TYPE, offsetof(runtime_invocation, content_type)},
+        {RUNTIME_API_HEADER_REQUEST_ID, offsetof(invocation, request_id)},
+        {RUNTIME_API_HEADER_DEADLINE, offsetof(invocation, deadline_ms)},
+        {RUNTIME_API_HEADER_FUNCTION_ARN, offsetof(invocation, function_arn)},
+        {RUNTIME_API_HEADER_TRACE_ID, offsetof(invocation, trace_id)},
+        {RUNTIME_API_HEADER_CLIENT_CONTEXT, offsetof(invocation, client_context)},
+        {RUNTIME_API_HEADER_COGNITO_IDENTITY, offsetof(invocation, cognito_identity)},
+        {RUNTIME_API_HEADER_TENANT_ID, offsetof(invocation, tenant_id)},
+        {RUNTIME_API_HEADER_CONTENT_TYPE, offsetof(invocation, content_type)},
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         if (strlen(known[i].name) == len && strncasecmp(known[i].name, name, len) == 0)
-            return (runtime_api_header *)((char *)inv + known[i].offset);
+            return (invocation_field *)((char *)inv + known[i].offset);
     }
     return NULL;
 }
@@ -159,12 +150,12 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int runtime_invocation_parse_header(runtime_invocation *inv, const char *line, size_t len)
+int runtime_api_parse_header(invocation *inv, const char *line, size_t len)
 {
     const char *colon = memchr(line, ':', len);
     if (!colon || colon == line)
         return 0; /* the status line, the blank line, or junk: not a header of ours */
-    runtime_api_header *slot = header_slot(inv, line, (size_t)(colon - line));
+    invocation_field *slot = header_slot(inv, line, (size_t)(colon - line));
     if (!slot)
         return 0;
     const char *value = colon + 1;
@@ -173,34 +164,7 @@ int runtime_invocation_parse_header(runtime_invocation *inv, const char *line, s
         value++;
     while (end > value && is_space(end[-1]))
         end--;
-    return header_store(slot, value, (size_t)(end - value));
-}
-
-void runtime_invocation_reset(runtime_invocation *inv)
-{
-    runtime_api_header *all[] = {&inv->request_id, &inv->deadline_ms, &inv->function_arn,
-                                 &inv->trace_id, &inv->client_context, &inv->cognito_identity,
-                                 &inv->tenant_id, &inv->content_type};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        all[i]->present = 0;
-        all[i]->len = 0;
-        if (all[i]->value)
-            all[i]->value[0] = '\0';
-    }
-    inv->deadline = 0;
-    inv->body = NULL;
-    inv->body_len = 0;
-}
-
-void runtime_invocation_free(runtime_invocation *inv)
-{
-    runtime_api_header *all[] = {&inv->request_id, &inv->deadline_ms, &inv->function_arn,
-                                 &inv->trace_id, &inv->client_context, &inv->cognito_identity,
-                                 &inv->tenant_id, &inv->content_type};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        free(all[i]->value);
-        memset(all[i], 0, sizeof(*all[i]));
-    }
+    return invocation_field_set(slot, value, (size_t)(end - value));
 }
 
 int runtime_api_request_id_valid(const char *id, size_t len)
@@ -218,7 +182,7 @@ int runtime_api_request_id_valid(const char *id, size_t len)
 }
 
 /* Deadline-Ms is epoch milliseconds; anything else is treated as "no deadline". */
-static int64_t parse_deadline(const runtime_api_header *h)
+static int64_t parse_deadline(const invocation_field *h)
 {
     if (!h->present || h->len == 0 || h->len > 18)
         return 0;
@@ -248,8 +212,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
         return len;
     /* A new status line means a new response (e.g. after a redirect or 100): start over. */
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
-        runtime_invocation_reset(&api->inv);
-    else if (runtime_invocation_parse_header(&api->inv, data, len) != 0)
+        invocation_reset(&api->inv);
+    else if (runtime_api_parse_header(&api->inv, data, len) != 0)
         api->header_oom = 1;
     return len;
 }
@@ -288,11 +252,16 @@ static CURLcode transfer(runtime_api *api, int interruptible)
             break;
         struct curl_waitfd extra = {.fd = api->interrupt_fd, .events = CURL_WAIT_POLLIN, .revents = 0};
         int watch = interruptible && api->interrupt_fd >= 0;
-        if (curl_multi_poll(api->multi, watch ? &extra : NULL, watch ? 1 : 0, 1000, NULL) != CURLM_OK) {
+        int ready = 0;
+        if (curl_multi_poll(api->multi, watch ? &extra : NULL, watch ? 1 : 0, 1000, &ready) != CURLM_OK) {
             rc = CURLE_FAILED_INIT;
             break;
         }
-        if (watch && (extra.revents & CURL_WAIT_POLLIN) && api->on_interrupt(api->interrupt_ctx)) {
+        /* A closed interrupt fd (the handler's doing) makes poll return at once with POLLNVAL,
+         * which libcurl does not pass on: without this the wait would spin. The callback is asked
+         * as for a signal; it can replace the fd. */
+        int lost = watch && !extra.revents && ready > 0 && fcntl(api->interrupt_fd, F_GETFD) < 0;
+        if (watch && ((extra.revents & CURL_WAIT_POLLIN) || lost) && api->on_interrupt(api->interrupt_ctx)) {
             api->interrupted = 1;
             rc = CURLE_ABORTED_BY_CALLBACK;
             break;
@@ -313,6 +282,9 @@ static CURLcode perform(runtime_api *api, buffer *into, long *status, int interr
     CURLcode rc = CURLE_OK;
     long delay = TRANSPORT_RETRY_FIRST_DELAY_MS;
     api->interrupted = 0;
+    *status = 0;
+    if (!api->curl || !api->multi)
+        return CURLE_FAILED_INIT; /* runtime_api_reconnect failed: nothing to send with */
     for (int attempt = 0; attempt <= TRANSPORT_RETRIES; attempt++) {
         if (attempt > 0) {
             sleep_ms(delay);
@@ -340,6 +312,43 @@ static const char *curl_message(runtime_api *api, CURLcode rc)
     return api->curl_error[0] ? api->curl_error : curl_easy_strerror(rc);
 }
 
+/* The libcurl handles: one easy handle (its options set once) driven by one multi handle. */
+static int handles_create(runtime_api *api)
+{
+    api->curl = curl_easy_init();
+    api->multi = curl_multi_init();
+    if (!api->curl || !api->multi) {
+        curl_multi_cleanup(api->multi);
+        curl_easy_cleanup(api->curl);
+        api->curl = NULL;
+        api->multi = NULL;
+        return -1;
+    }
+    CURL *c = api->curl;
+    sockguard_attach(&api->sockets, c);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, api->curl_error);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L); /* the process may be frozen between invocations */
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never route the Runtime API through a proxy */
+    curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, api);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    return 0;
+}
+
+/* Lets the connections go: through sockguard, so only descriptors still ours are closed. */
+static void handles_release(runtime_api *api)
+{
+    curl_multi_cleanup(api->multi);
+    curl_easy_cleanup(api->curl);
+    api->multi = NULL;
+    api->curl = NULL;
+}
+
 runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
 {
     size_t len = address ? strlen(address) : 0;
@@ -352,9 +361,12 @@ runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
         return NULL;
     }
     runtime_api *api = calloc(1, sizeof(*api));
-    if (!api || !(api->curl = curl_easy_init()) || !(api->multi = curl_multi_init())) {
-        if (api)
-            curl_easy_cleanup(api->curl);
+    if (!api) {
+        error_set(err, 0, "out of memory creating the Runtime API client");
+        return NULL;
+    }
+    sockguard_init(&api->sockets);
+    if (handles_create(api) != 0) {
         free(api);
         error_set(err, 0, "out of memory creating the Runtime API client");
         return NULL;
@@ -366,30 +378,35 @@ runtime_api *runtime_api_new(const char *address, runtime_api_error *err)
              "http://%s/" API_VERSION "/runtime/invocation/", address);
 
     api->interrupt_fd = -1;
-    CURL *c = api->curl;
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, api->curl_error);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L); /* the process may be frozen between invocations */
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never route the Runtime API through a proxy */
-    curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, api);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     return api;
+}
+
+int runtime_api_intact(const runtime_api *api)
+{
+    return sockguard_intact(&api->sockets);
+}
+
+int runtime_api_reconnect(runtime_api *api, runtime_api_error *err)
+{
+    /* The lost sockets are forgotten before their connections are let go (nothing of theirs is
+     * closed), and before a new socket can take one of their numbers. */
+    sockguard_drop_lost(&api->sockets);
+    handles_release(api);
+    if (handles_create(api) != 0) {
+        error_set(err, 0, "out of memory recreating the Runtime API client");
+        return -1;
+    }
+    return 0;
 }
 
 void runtime_api_free(runtime_api *api)
 {
     if (!api)
         return;
-    curl_multi_cleanup(api->multi);
-    curl_easy_cleanup(api->curl);
+    handles_release(api);
     free(api->body.data);
     free(api->reply.data);
-    runtime_invocation_free(&api->inv);
+    invocation_free(&api->inv);
     free(api);
 }
 
@@ -400,7 +417,7 @@ void runtime_api_set_interrupt(runtime_api *api, int fd, runtime_api_interrupt_f
     api->interrupt_ctx = ctx;
 }
 
-runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation **out, runtime_api_error *err)
+runtime_api_status runtime_api_next(runtime_api *api, const invocation **out, runtime_api_error *err)
 {
     CURL *c = api->curl;
     curl_easy_setopt(c, CURLOPT_URL, api->next_url);
@@ -408,7 +425,7 @@ runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation *
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &api->body);
 
-    runtime_invocation_reset(&api->inv);
+    invocation_reset(&api->inv);
     long status = 0;
     for (int attempt = 0;; attempt++) {
         api->capture_headers = 1;
@@ -426,19 +443,23 @@ runtime_api_status runtime_api_next(runtime_api *api, const runtime_invocation *
             error_set(err, status, "GET %s: out of memory storing the headers", api->next_url);
             return RUNTIME_API_FATAL;
         }
-        /* 500 is "non-recoverable, exit promptly" in the spec; other 5xx are worth a retry. */
-        if (status >= 501 && status <= 599 && attempt < TRANSPORT_RETRIES) {
+        /* 500 is "non-recoverable, exit promptly" in the spec; other 5xx are worth a retry. So is
+         * a 403 right after a stream whose connection broke on our side: the platform may not
+         * have noticed yet that the invocation is over. */
+        int retry = (status >= 501 && status <= 599) || (status == 403 && api->stream_cut);
+        if (retry && attempt < TRANSPORT_RETRIES) {
             sleep_ms(TRANSPORT_RETRY_FIRST_DELAY_MS << attempt);
             continue;
         }
         break;
     }
+    api->stream_cut = 0;
     if (status != 200) {
         error_set(err, status, "GET %s answered HTTP %ld: %.300s", api->next_url, status,
                   api->body.data ? api->body.data : "");
         return RUNTIME_API_FATAL;
     }
-    runtime_invocation *inv = &api->inv;
+    invocation *inv = &api->inv;
     inv->body = api->body.data ? api->body.data : "";
     inv->body_len = api->body.len;
     inv->deadline = parse_deadline(&inv->deadline_ms);
@@ -496,7 +517,7 @@ static struct curl_slist *headers_add(struct curl_slist *list, int *failed, cons
     return next ? next : list;
 }
 
-static int invocation_url(runtime_api *api, const char *request_id, const char *what, runtime_api_error *err)
+static int post_url(runtime_api *api, const char *request_id, const char *what, runtime_api_error *err)
 {
     if (!runtime_api_request_id_valid(request_id, strlen(request_id))) {
         error_set(err, 0, "refusing to post for an unusable request id '%.300s'", request_id);
@@ -509,7 +530,7 @@ static int invocation_url(runtime_api *api, const char *request_id, const char *
 runtime_api_status runtime_api_post_response(runtime_api *api, const char *request_id, const char *body,
                                              size_t body_len, const char *content_type, runtime_api_error *err)
 {
-    if (invocation_url(api, request_id, "response", err) != 0)
+    if (post_url(api, request_id, "response", err) != 0)
         return RUNTIME_API_REJECTED;
     int failed = 0;
     struct curl_slist *h = NULL;
@@ -550,7 +571,7 @@ runtime_api_status runtime_api_post_error(runtime_api *api, const char *request_
                                           const char *body, size_t body_len, const char *xray_cause,
                                           runtime_api_error *err)
 {
-    if (invocation_url(api, request_id, "error", err) != 0)
+    if (post_url(api, request_id, "error", err) != 0)
         return RUNTIME_API_REJECTED;
     return post_error_document(api, api->url, error_type, body, body_len, xray_cause, err);
 }
@@ -583,6 +604,10 @@ static size_t on_stream_read(char *out, size_t size, size_t nitems, void *userda
         s->len = data ? len : 0;
         s->sent = 0;
         s->chunks++;
+        if (!sockguard_intact(s->sockets)) {
+            s->lost = 1; /* not one more byte to a descriptor that is not ours */
+            return CURL_READFUNC_ABORT;
+        }
     }
     size_t n = size * nitems;
     if (n > s->len - s->sent)
@@ -623,7 +648,7 @@ static int on_stream_trailers(struct curl_slist **list, void *userdata)
 runtime_api_status runtime_api_post_stream(runtime_api *api, const char *request_id, const char *content_type,
                                            runtime_api_stream_fn next, void *ctx, runtime_api_error *err)
 {
-    if (invocation_url(api, request_id, "response", err) != 0)
+    if (post_url(api, request_id, "response", err) != 0)
         return RUNTIME_API_REJECTED;
     int failed = 0;
     struct curl_slist *h = NULL;
@@ -648,7 +673,7 @@ runtime_api_status runtime_api_post_stream(runtime_api *api, const char *request
         error_set(err, 0, "out of memory creating the streaming request");
         return RUNTIME_API_FATAL;
     }
-    stream_source source = {.next = next, .ctx = ctx};
+    stream_source source = {.next = next, .ctx = ctx, .sockets = &api->sockets};
     curl_easy_setopt(c, CURLOPT_URL, api->url);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
@@ -671,6 +696,12 @@ runtime_api_status runtime_api_post_stream(runtime_api *api, const char *request
     api->curl = main_handle;
     curl_easy_cleanup(c);
     curl_slist_free_all(h);
+    api->stream_cut = source.lost || ((rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) && source.chunks > 0);
+    if (source.lost) {
+        error_set(err, status, "POST %s (streamed): the handler closed or replaced the connection's descriptor "
+                  "after %lu chunks; the stream was cut there", api->url, source.chunks);
+        return RUNTIME_API_REJECTED;
+    }
     /* A connection that breaks mid-stream is the platform ending the stream (over the size
      * limit, or the client gone): the invocation is over, the runtime goes on; /next tells
      * whether the Runtime API is still there. */

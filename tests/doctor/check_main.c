@@ -3,6 +3,7 @@
  * `--explain PATH HOST_ARCH PYTHON` calls doctor_explain_file (empty string =
  * NULL) and prints its sentence, exiting 1 when it found a problem. */
 #include "doctor.h"
+#include "doctor_explain.h"
 
 #include <stdio.h>
 #include <string.h>

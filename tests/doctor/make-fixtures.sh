@@ -91,6 +91,63 @@ void chain(void) { uses_future(); }
 EOF
 so "$X86_CC" "$obj/chain.so" "$src/chain.c" -nostdlib "$obj/usesfuture.so"
 
+# Libraries bundled the way auditwheel bundles them: renamed with a hash, in
+# <pkg>.libs/, where only the extension module has an RPATH ($ORIGIN/../pkg.libs,
+# a DT_RPATH: auditwheel runs patchelf --force-rpath); the libraries' own needs are
+# found through the extension module (the loader searches the DT_RPATH of the
+# objects that load a library without a DT_RUNPATH of its own).
+# Chain: _ext -> libwa -> libwb -> libwc.
+cat > "$src/wc.c" <<'EOF'
+int wc_value(void) { return 3; }
+EOF
+cat > "$src/wb.c" <<'EOF'
+int wc_value(void);
+int wb_value(void) { return wc_value() + 2; }
+EOF
+cat > "$src/wa.c" <<'EOF'
+int wb_value(void);
+int wa_value(void) { return wb_value() + 1; }
+EOF
+cat > "$src/wext.c" <<'EOF'
+int wa_value(void);
+int ext_value(void) { return wa_value(); }
+EOF
+wl=$obj/wheel
+mkdir -p "$wl"
+so "$X86_CC" "$wl/libwc-3c3c3c3c.so.1" "$src/wc.c" -nostdlib -Wl,-soname,libwc-3c3c3c3c.so.1
+so "$X86_CC" "$wl/libwb-2b2b2b2b.so.1" "$src/wb.c" -nostdlib -Wl,-soname,libwb-2b2b2b2b.so.1 \
+  "$wl/libwc-3c3c3c3c.so.1"
+so "$X86_CC" "$wl/libwa-1a1a1a1a.so.1" "$src/wa.c" -nostdlib -Wl,-soname,libwa-1a1a1a1a.so.1 \
+  "$wl/libwb-2b2b2b2b.so.1"
+# the same library with a DT_RUNPATH of its own: the loaders' DT_RPATH no longer serves it
+so "$X86_CC" "$wl/libwa-runpath.so.1" "$src/wa.c" -nostdlib -Wl,-soname,libwa-1a1a1a1a.so.1 \
+  "$wl/libwb-2b2b2b2b.so.1" -Wl,--enable-new-dtags,-rpath,/nonexistent
+# extension modules: a DT_RPATH (as auditwheel); a DT_RUNPATH, needing only libwa; a
+# DT_RUNPATH, needing all three (loaded before libwa looks for its own)
+so "$X86_CC" "$wl/ext-rpath.so" "$src/wext.c" -nostdlib "$wl/libwa-1a1a1a1a.so.1" \
+  -Wl,--disable-new-dtags,-rpath,'$ORIGIN/../pkg.libs'
+so "$X86_CC" "$wl/ext-runpath.so" "$src/wext.c" -nostdlib "$wl/libwa-1a1a1a1a.so.1" \
+  -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../pkg.libs'
+so "$X86_CC" "$wl/ext-runpath-all.so" "$src/wext.c" -nostdlib -Wl,--no-as-needed \
+  "$wl/libwa-1a1a1a1a.so.1" "$wl/libwb-2b2b2b2b.so.1" "$wl/libwc-3c3c3c3c.so.1" \
+  -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../pkg.libs'
+# wheel-<kind>/: an x86_64 layer with pkg/_ext.cpython-39-x86_64-linux-gnu.so and pkg.libs/
+wheel_layer() { # wheel_layer NAME EXT [LIBWA]
+  local d=$out/$1/x86_64/python
+  mkdir -p "$d/pkg" "$d/pkg.libs"
+  cp "$wl/$2" "$d/pkg/_ext.cpython-39-x86_64-linux-gnu.so"
+  cp "$wl/libwb-2b2b2b2b.so.1" "$wl/libwc-3c3c3c3c.so.1" "$d/pkg.libs/"
+  cp "$wl/${3:-libwa-1a1a1a1a.so.1}" "$d/pkg.libs/libwa-1a1a1a1a.so.1"
+}
+wheel_layer wheel-rpath ext-rpath.so
+wheel_layer wheel-runpath ext-runpath.so
+wheel_layer wheel-runpath-all ext-runpath-all.so
+wheel_layer wheel-own-runpath ext-rpath.so libwa-runpath.so.1
+wheel_layer wheel-nolibs ext-rpath.so
+rm -r "$out/wheel-nolibs/x86_64/python/pkg.libs"
+wheel_layer wheel-incomplete ext-rpath.so
+rm "$out/wheel-incomplete/x86_64/python/pkg.libs/libwc-3c3c3c3c.so.1"
+
 # --- layers -----------------------------------------------------------------
 sp=python/lib/python3.9/site-packages
 
@@ -178,5 +235,6 @@ mkdir -p "$ex/chain" && cp "$obj/chain.so" "$ex/chain/libchain.so"   # needs exp
 (cd "$bad" && zip -qry "$out/bad-x86.zip" .)
 (cd "$clean" && zip -qry "$out/clean-x86.zip" .)
 (cd "$fn" && zip -qry "$out/fn-arm-bootstrap.zip" .)
+(cd "$out/wheel-rpath" && zip -qry "$out/wheel-rpath.zip" .)
 echo 'not a zip' > "$out/broken.zip"
 echo "fixtures in $out"

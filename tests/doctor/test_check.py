@@ -324,3 +324,95 @@ layer: arm64/python/lib/python3.9/site-packages/MySQLdb/_mysql.cpython-36m-x86_6
 doctor: 2 problems in 1 file (1 ELF of 2 files checked; target provided.al2023, glibc 2.34, arm64, Python 3.9)
 """
     assert proc.returncode == 1
+
+
+# ------------------------------------- wheels' bundled libraries (<pkg>.libs)
+
+WHEEL_EXT = "x86_64/python/pkg/_ext.cpython-39-x86_64-linux-gnu.so"
+WHEEL_LAYERS = ["wheel-rpath", "wheel-runpath", "wheel-runpath-all", "wheel-own-runpath",
+                "wheel-nolibs", "wheel-incomplete"]
+
+
+@pytest.mark.parametrize("path", ["wheel-rpath", "wheel-rpath.zip", "wheel-runpath-all"])
+def test_auditwheel_libs_resolve_through_the_extension_module(path):
+    """pkg.libs/libwa needs libwb with no RPATH of its own: the extension's DT_RPATH
+    (or, under a DT_RUNPATH, the extension needing them all itself) serves it."""
+    proc = check(path)
+    assert proc.stdout == ("doctor: no problems (4 ELF of 4 files checked; target provided.al2023, "
+                           "glibc 2.34, x86_64, Python unknown)\n")
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("layer", WHEEL_LAYERS)
+def test_doctor_agrees_with_the_real_loader(layer):
+    """What the doctor says of each layout is what glibc does when the module is loaded."""
+    ext = os.path.join(FX, layer, WHEEL_EXT)
+    env = dict(os.environ)
+    env.pop("LD_LIBRARY_PATH", None)
+    loads = subprocess.run(["/usr/bin/python3.11", "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])", ext],
+                           env=env, capture_output=True, text=True, timeout=60)
+    clean = check(layer).returncode == 0
+    assert clean == (loads.returncode == 0), (layer, loads.stderr)
+    assert clean == (layer in ("wheel-rpath", "wheel-runpath-all"))
+
+
+def test_a_runpath_serves_only_its_own_file():
+    """Under a DT_RUNPATH the extension's path does not serve libwa's own needs."""
+    proc = check("wheel-runpath")
+    assert proc.stdout == """\
+wheel-runpath: x86_64/python/pkg.libs/libwa-1a1a1a1a.so.1 (ELF64 x86_64)
+  missing-dependency: needs libwb-2b2b2b2b.so.1, which is neither on the search path (x86_64/lib, lib, x86_64/runtime/lib, the function's lib) nor in provided.al2023. Fix: add libwb-2b2b2b2b.so.1 built for x86_64 to x86_64/lib/ of a layer (or lib/ of the function)
+wheel-runpath: x86_64/python/pkg.libs/libwb-2b2b2b2b.so.1 (ELF64 x86_64)
+  missing-dependency: needs libwc-3c3c3c3c.so.1, which is neither on the search path (x86_64/lib, lib, x86_64/runtime/lib, the function's lib) nor in provided.al2023. Fix: add libwc-3c3c3c3c.so.1 built for x86_64 to x86_64/lib/ of a layer (or lib/ of the function)
+doctor: 2 problems in 2 files (4 ELF of 4 files checked; target provided.al2023, glibc 2.34, x86_64, Python unknown)
+"""
+    assert proc.returncode == 1
+
+
+def test_a_library_with_its_own_runpath_does_not_inherit():
+    proc = check("wheel-own-runpath")
+    assert proc.returncode == 1
+    assert ("wheel-own-runpath: x86_64/python/pkg.libs/libwa-1a1a1a1a.so.1 (ELF64 x86_64)\n"
+            "  missing-dependency: needs libwb-2b2b2b2b.so.1, which is neither in its RUNPATH (/nonexistent) "
+            "nor on the search path") in proc.stdout
+
+
+def test_the_rpath_target_missing_is_a_finding():
+    proc = check("wheel-nolibs")
+    assert proc.stdout == """\
+wheel-nolibs: x86_64/python/pkg/_ext.cpython-39-x86_64-linux-gnu.so (ELF64 x86_64)
+  missing-dependency: needs libwa-1a1a1a1a.so.1, which is neither in its RPATH ($ORIGIN/../pkg.libs = /opt/x86_64/python/pkg.libs) nor on the search path (x86_64/lib, lib, x86_64/runtime/lib, the function's lib) nor in provided.al2023. Fix: install the package whole, so libwa-1a1a1a1a.so.1 is where its RPATH points, or add libwa-1a1a1a1a.so.1 built for x86_64 to x86_64/lib/ of a layer
+doctor: 1 problem in 1 file (1 ELF of 1 files checked; target provided.al2023, glibc 2.34, x86_64, Python unknown)
+"""
+    assert proc.returncode == 1
+
+
+def test_a_file_missing_from_the_libs_dir_is_a_finding():
+    proc = check("--json", "wheel-incomplete")
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert [(f["file"], [p["message"].split(",")[0] for p in f["problems"]]) for f in doc["files"]] == [
+        ("x86_64/python/pkg.libs/libwb-2b2b2b2b.so.1", ["needs libwc-3c3c3c3c.so.1"])]
+
+
+def test_the_libs_dir_resolves_for_a_function_package_too(tmp_path):
+    """The same wheel installed into a function zip's root (pip install -t .)."""
+    fn = tmp_path / "fn"
+    shutil.copytree(os.path.join(FX, "wheel-rpath/x86_64/python"), fn)
+    (fn / "app.py").write_text("import pkg\n")
+    proc = check(str(fn))
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_explain_follows_the_loaders_rpath():
+    assert explain_path(f"wheel-rpath/{WHEEL_EXT}") == (0, "")
+    assert explain_path(f"wheel-runpath-all/{WHEEL_EXT}") == (0, "")
+    assert explain_path(f"wheel-runpath/{WHEEL_EXT}") == (
+        1, f"wheel-runpath/{WHEEL_EXT} needs libwa-1a1a1a1a.so.1, and "
+           f"{FX}/wheel-runpath/x86_64/python/pkg/../pkg.libs/libwa-1a1a1a1a.so.1 needs libwb-2b2b2b2b.so.1, "
+           "which is not on the library search path")
+
+
+def explain_path(path, arch="x86_64", python="3.9"):
+    proc = run("--explain", path, arch, python)
+    return proc.returncode, proc.stdout.rstrip("\n")

@@ -1,5 +1,5 @@
 /* libFuzzer target for the /next answer's header handling (src/runtime_api.c):
- * runtime_invocation_parse_header on single lines, the libcurl header callback on a whole
+ * runtime_api_parse_header on single lines, the libcurl header callback on a whole
  * header block (status lines reset the invocation), the deadline parser and the request id
  * check. Any input must leave NUL-terminated, trimmed values and no sanitizer report.
  * The source is included so its static helpers (parse_deadline, on_header) can be reached.
@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-static void check_header(const runtime_api_header *h)
+static void check_header(const invocation_field *h)
 {
     if (!h->present) {
         if (h->len != 0)
@@ -21,9 +21,9 @@ static void check_header(const runtime_api_header *h)
         abort(); /* values are trimmed */
 }
 
-static void check_invocation(const runtime_invocation *inv)
+static void check_invocation(const invocation *inv)
 {
-    const runtime_api_header *all[] = {&inv->request_id, &inv->deadline_ms, &inv->function_arn,
+    const invocation_field *all[] = {&inv->request_id, &inv->deadline_ms, &inv->function_arn,
                                        &inv->trace_id, &inv->client_context, &inv->cognito_identity,
                                        &inv->tenant_id, &inv->content_type};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -44,12 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* 1. The whole input as one header line, as libcurl hands it over (not NUL-terminated:
      *    copied to an exact-size buffer so ASan sees any overread). */
-    runtime_invocation inv = {0};
+    invocation inv = {0};
     char *line = malloc(size ? size : 1);
     if (!line)
         return 0;
     memcpy(line, data, size);
-    if (runtime_invocation_parse_header(&inv, line, size) != 0)
+    if (runtime_api_parse_header(&inv, line, size) != 0)
         abort();
     check_invocation(&inv);
     free(line);
@@ -76,9 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             start = end;
         }
     }
-    runtime_invocation_reset(&api.inv);
+    invocation_reset(&api.inv);
     check_invocation(&api.inv);
-    runtime_invocation_free(&api.inv);
-    runtime_invocation_free(&inv);
+    invocation_free(&api.inv);
+    invocation_free(&inv);
     return 0;
 }

@@ -8,6 +8,8 @@ The matrix cell under test comes from the environment (set by mk/integration.mk)
   TIME_SCALE             multiplier for timeouts (qemu is ~20x slower)
   EXPECT_RUNTIME_CODE    "bytecode" when the bootstrap embeds bytecode for this Python, "source" when
                          it must compile its embedded runtime.py (the fallback); unset: not checked
+  INTEGRATION_RIE        AWS's Runtime Interface Emulator: the Function fixture starts the bootstrap
+                         under it instead of the project's emulator (run the `rie` subset: -m rie)
 """
 
 import base64
@@ -15,6 +17,7 @@ import http.client
 import http.server
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -35,6 +38,33 @@ TIME_SCALE = float(os.environ.get("TIME_SCALE", "1"))
 EXPECT_PYTHON = os.environ.get("EXPECT_PYTHON")
 EXPECT_ARCH = os.environ.get("EXPECT_ARCH")
 EXPECT_RUNTIME_CODE = os.environ.get("EXPECT_RUNTIME_CODE")
+RIE = os.environ.get("INTEGRATION_RIE")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "rie: also runs under AWS's Runtime Interface Emulator (INTEGRATION_RIE)")
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected
+def pytest_collection_modifyitems(config, items):
+    # Under the RIE only the marked subset can run (the rest needs the emulator's control endpoints,
+    # its headers, or a binary event): asking for anything else is a mistake, not a skip.
+    if RIE:
+        unmarked = [item.nodeid for item in items if item.get_closest_marker("rie") is None]
+        if unmarked:
+            raise pytest.UsageError("INTEGRATION_RIE runs only the tests marked rie (-m rie); selected: %s"
+                                    % ", ".join(unmarked[:5]))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def no_core_dumps():
+    """preexec_fn: the crash tests end runtimes with SIGSEGV and friends; no core files."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def runtime_env(extra=None):
@@ -59,7 +89,8 @@ class Response:
 
 
 class Function:
-    """An emulator serving one handler through the real bootstrap."""
+    """An emulator serving one handler through the real bootstrap: the project's emulator, or
+    AWS's RIE when INTEGRATION_RIE is set (same command line)."""
 
     def __init__(self, handler, env=None, timeout=None, eager=False):
         self.workdir = tempfile.mkdtemp(prefix="bootstrap-it-")
@@ -68,22 +99,39 @@ class Function:
         extra = dict(env or {})
         if timeout is not None:
             extra["AWS_LAMBDA_FUNCTION_TIMEOUT"] = str(timeout)
-        args = [PYTHON, EMULATOR, "--runtime-interface-emulator-address", "127.0.0.1:0",
-                "--runtime-api-address", "127.0.0.1:0", "--port-file", self.port_file]
-        if eager:
-            args.append("--eager")
-        args += [BOOTSTRAP, handler]
+        if RIE:
+            # The RIE has no port file and no eager start: fixed free ports, readiness by connecting.
+            self.port = _free_port()
+            args = [RIE, "--runtime-interface-emulator-address", "127.0.0.1:%d" % self.port,
+                    "--runtime-api-address", "127.0.0.1:%d" % _free_port(), BOOTSTRAP, handler]
+        else:
+            args = [PYTHON, EMULATOR, "--runtime-interface-emulator-address", "127.0.0.1:0",
+                    "--runtime-api-address", "127.0.0.1:0", "--port-file", self.port_file]
+            if eager:
+                args.append("--eager")
+            args += [BOOTSTRAP, handler]
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, env=runtime_env(extra), stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=FUNCTIONS, start_new_session=True)
-        deadline = time.time() + 10
-        while not os.path.exists(self.port_file):
+                                     cwd=FUNCTIONS, start_new_session=True, preexec_fn=no_core_dumps)
+        deadline = time.time() + 10 * TIME_SCALE
+        while not self._ready():
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("emulator did not start:\n" + self.output())
             time.sleep(0.02)
+        self.conn = None
+
+    def _ready(self):
+        if RIE:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        if not os.path.exists(self.port_file):
+            return False
         with open(self.port_file) as f:
             self.port = json.load(f)["invoke_port"]
-        self.conn = None
+        return True
 
     def invoke(self, payload=None, raw=None, headers=None, timeout=None):
         body = raw if raw is not None else json.dumps(payload if payload is not None else {}).encode()
@@ -238,7 +286,8 @@ def run_bootstrap(api_address, handler, env=None, timeout=20, args=None):
     e = runtime_env(env)
     e["AWS_LAMBDA_RUNTIME_API"] = api_address
     cmd = [BOOTSTRAP] + (args if args is not None else [handler])
-    return subprocess.Popen(cmd, env=e, cwd=FUNCTIONS, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(cmd, env=e, cwd=FUNCTIONS, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=no_core_dumps)
 
 
 def client_context_header(value):

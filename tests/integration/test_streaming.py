@@ -314,3 +314,22 @@ def test_stream_cut_short_by_the_platform_closes_the_generator(function):
     got = stream_invoke(fn.port, {"count": 3})
     assert got.body == b"0\n1\n2\n" and not got.trailers
     assert _get_json(fn.port, "/_emulator/status")["inits"] == 1
+
+
+@pytest.mark.rie
+def test_streamed_body_arrives_whole(function):
+    """The runtime side of streaming (Response-Mode: streaming, chunked, error trailers) against
+    either emulator: the project's forwards the chunks as they come, AWS's RIE buffers them and
+    answers once the stream ends (it has no client-side streaming); the body is the same."""
+    f = function("streaming.ticks")
+    r = f.invoke({"count": 3, "interval": 0.05})
+    assert r.status == 200, r
+    lines = r.body.decode().splitlines()
+    assert [line.split()[:2] for line in lines] == [["tick", "0"], ["tick", "1"], ["tick", "2"]]
+    # a stream that fails midway: what was sent arrives, and the runtime serves the next event
+    f = function("streaming.fails_midway")
+    r = f.invoke({})
+    assert r.status == 200, r
+    assert r.body == b"first part\nsecond part\n"
+    assert f.wait_for_output("the source went away after two chunks")
+    assert f.invoke({}).body == b"first part\nsecond part\n"

@@ -223,16 +223,29 @@ def test_process_end_is_reported_and_the_next_invocation_served(function, action
     assert emulator_status(f)["inits"] == 2
 
 
-@pytest.mark.parametrize("action,returncode", [("os_exit_3", 3), ("segfault", -signal.SIGSEGV)])
-def test_unreportable_process_end(stub_api, action, returncode):
-    """os._exit and a crash in native code end the process before any Python code can run:
-    nothing is posted, and the platform reports the invoke as Runtime.ExitError (as it does
-    for the managed runtime)."""
-    stub_api.add_event(json.dumps({"do": action}).encode())
+def test_unreportable_process_end(stub_api):
+    """os._exit ends the process before any code of the runtime can run: nothing is posted, and
+    the platform reports the invoke as Runtime.ExitError (as it does for the managed runtime)."""
+    stub_api.add_event(json.dumps({"do": "os_exit_3"}).encode())
     proc = run_bootstrap(stub_api.address, "misbehave.handler")
     proc.communicate(timeout=20 * TIME_SCALE)
-    assert proc.returncode == returncode
+    assert proc.returncode == 3
     assert stub_api.wait_posts(1, timeout=0.5) == []
+
+
+def test_segfault_is_reported_before_the_process_dies(stub_api):
+    """A crash in native code posts Runtime.ExitError naming the signal, with the Python frames
+    (tests/integration/test_crash.py has the rest), then dies of the signal as before."""
+    request_id = stub_api.add_event(json.dumps({"do": "segfault"}).encode())
+    proc = run_bootstrap(stub_api.address, "misbehave.handler")
+    proc.communicate(timeout=20 * TIME_SCALE)
+    assert proc.returncode == -signal.SIGSEGV
+    posts = stub_api.wait_posts(1, timeout=1)
+    assert [p[0] for p in posts] == [f"/2018-06-01/runtime/invocation/{request_id}/error"]
+    doc = json.loads(posts[0][2])
+    assert doc["errorType"] == "Runtime.ExitError"
+    assert doc["errorMessage"].endswith("signal: segmentation fault (SIGSEGV)")
+    assert any(", in segfault\n" in entry for entry in doc["stackTrace"]), doc
 
 
 # --- hostile events and results: reported, the process goes on ---------------------------------

@@ -75,8 +75,10 @@ def test_symlink_out_of_the_task_root_is_not_followed_by_name(stub_api, tmp_path
 
 # --- no shell ---------------------------------------------------------------------------------
 
+# fork is imported for Managed Instances' workers (copies of the bootstrap itself, never an exec:
+# test_managed_instances_fork_workers_and_exec_nothing).
 FORBIDDEN_IMPORTS = {"system", "popen", "execl", "execlp", "execle", "execv", "execvp", "execvpe", "execve",
-                     "fexecve", "posix_spawn", "posix_spawnp", "fork", "vfork", "wordexp", "clone"}
+                     "fexecve", "posix_spawn", "posix_spawnp", "vfork", "wordexp", "clone"}
 
 
 def test_binary_imports_no_process_spawning_function():
@@ -118,6 +120,31 @@ def test_no_process_is_started_at_run_time(stub_api, tmp_path):
     # threads (clone with CLONE_THREAD) are fine; new processes are not
     processes = [c for c in calls if ("clone" in c and "CLONE_THREAD" not in c) or "fork(" in c]
     assert processes == [], processes
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace is in scripts/packages/reliability.txt")
+def test_managed_instances_fork_workers_and_exec_nothing(stub_api, tmp_path):
+    """With AWS_LAMBDA_MAX_CONCURRENCY=2 the processes created are the two workers (plus one
+    replacing a worker that exits), copies of the bootstrap: none of them execs anything."""
+    for action in ("echo", "os_exit_3", "echo", "echo"):
+        stub_api.add_event(json.dumps({"do": action}).encode())
+    trace = tmp_path / "trace"
+    env = harness.runtime_env({"LAMBDA_TASK_ROOT": FUNCTIONS, "AWS_LAMBDA_RUNTIME_API": stub_api.address,
+                               "AWS_LAMBDA_MAX_CONCURRENCY": "2"})
+    proc = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=execve,fork,vfork,clone,clone3", "-o", str(trace),
+                             BOOTSTRAP, "misbehave.handler"], env=env, cwd=FUNCTIONS, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert len(stub_api.wait_posts(4, timeout=30)) == 4
+    finally:
+        proc.terminate()
+        proc.wait(30 * TIME_SCALE)
+    calls = [line for line in trace.read_text().splitlines() if "execve(" in line or "fork(" in line
+             or "clone" in line]
+    execs = [c for c in calls if "execve(" in c]
+    assert len(execs) == 1 and BOOTSTRAP in execs[0], calls
+    processes = [c for c in calls if ("clone" in c and "CLONE_THREAD" not in c) or "fork(" in c]
+    assert len(processes) == 3, processes
 
 
 def harness_arch():

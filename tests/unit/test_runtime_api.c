@@ -9,15 +9,15 @@
 
 #include "runtime_api.h"
 
-static void parse(runtime_invocation *inv, const char *line)
+static void parse(invocation *inv, const char *line)
 {
-    assert_int_equal(runtime_invocation_parse_header(inv, line, strlen(line)), 0);
+    assert_int_equal(runtime_api_parse_header(inv, line, strlen(line)), 0);
 }
 
 static void test_headers_case_insensitive_and_trimmed(void **state)
 {
     (void)state;
-    runtime_invocation inv = {0};
+    invocation inv = {0};
     parse(&inv, "HTTP/1.1 200 OK\r\n");
     parse(&inv, "lambda-runtime-aws-request-id:   8476a536-e9f4-11e8-9739-2dfe598c3fcd \r\n");
     parse(&inv, "Lambda-Runtime-Deadline-Ms: 1542409706888\r\n");
@@ -40,18 +40,18 @@ static void test_headers_case_insensitive_and_trimmed(void **state)
     assert_string_equal(inv.tenant_id.value, "tenant-1");
     assert_string_equal(inv.content_type.value, "application/json");
 
-    runtime_invocation_reset(&inv);
+    invocation_reset(&inv);
     assert_false(inv.request_id.present);
     assert_false(inv.tenant_id.present);
     parse(&inv, "Lambda-Runtime-Aws-Request-Id: second\r\n");
     assert_string_equal(inv.request_id.value, "second");
-    runtime_invocation_free(&inv);
+    invocation_free(&inv);
 }
 
 static void test_junk_lines_ignored(void **state)
 {
     (void)state;
-    runtime_invocation inv = {0};
+    invocation inv = {0};
     parse(&inv, ": no name\r\n");
     parse(&inv, "no colon at all\r\n");
     parse(&inv, "Lambda-Runtime-Aws-Request-Id\r\n");
@@ -59,13 +59,13 @@ static void test_junk_lines_ignored(void **state)
     parse(&inv, "Lambda-Runtime-Aws-Request-Id:\r\n"); /* present but empty */
     assert_true(inv.request_id.present);
     assert_int_equal(inv.request_id.len, 0);
-    runtime_invocation_free(&inv);
+    invocation_free(&inv);
 }
 
 static void test_large_header_value(void **state)
 {
     (void)state;
-    runtime_invocation inv = {0};
+    invocation inv = {0};
     static char line[70000];
     const char *name = "Lambda-Runtime-Client-Context: ";
     size_t n = strlen(name);
@@ -74,7 +74,7 @@ static void test_large_header_value(void **state)
     memcpy(line + n + 65536, "\r\n", 3);
     parse(&inv, line);
     assert_int_equal(inv.client_context.len, 65536);
-    runtime_invocation_free(&inv);
+    invocation_free(&inv);
 }
 
 static void test_request_id_validation(void **state)

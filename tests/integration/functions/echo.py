@@ -48,3 +48,10 @@ def sleep(event, context):
 
     time.sleep(event["seconds"])
     return {"slept": event["seconds"], "pid": os.getpid()}
+
+
+def exit_now(event, context):
+    """Ends the process at once (no Python clean-up), as a crash in native code would."""
+    if event.get("code") is not None:
+        os._exit(event["code"])
+    return {"pid": os.getpid()}
