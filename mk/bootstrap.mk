@@ -12,6 +12,11 @@
 TOOLCHAIN ?= gcc
 ifeq ($(TOOLCHAIN),zig)
   OUT := $(BUILD)/release/$(ARCH)
+  # Zig's object cache of its own for this build directory (the global one keeps libc's stubs):
+  # zig 0.17 keys a C object by its arguments and source path, not by the working directory, so a
+  # shared cache hands out an object compiled elsewhere with the same arguments against other
+  # headers found through a relative -I (seen with libffi's -I. and fficonfig.h).
+  export ZIG_LOCAL_CACHE_DIR := $(CURDIR)/$(OUT)/zig-cache
 endif
 
 CC_x86_64 := gcc

@@ -70,7 +70,8 @@ PC
 if [ "$TOOLCHAIN" = zig ]; then
   . "$ROOT/scripts/cache.sh"
   ZIG=$(bash "$ROOT/scripts/zig.sh")
-  CC=("$ZIG/bin/$ARCH-cc") AR=("$ZIG/bin/$ARCH-ar")
+  # (zig's object cache of its own: see ZIG_LOCAL_CACHE_DIR in mk/bootstrap.mk)
+  CC=(env ZIG_LOCAL_CACHE_DIR="$OUT/zig-cache-$ARCH" "$ZIG/bin/$ARCH-cc") AR=("$ZIG/bin/$ARCH-ar")
   entry=$(cache_build "cjson-$ARCH" "$(cache_key "$0" -- "$SOURCE" "$ARCH" "$(basename "$ZIG")")" build_cjson) ||
     die "the zig build failed"
   mkdir -p "$(dirname "$LINK")" && ln -sfn "$entry" "$LINK"

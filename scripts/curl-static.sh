@@ -180,8 +180,10 @@ if [ "$TOOLCHAIN" = zig ]; then
   curl_zig() {
     local dest=$1
     rmdir "$dest"
-    TOOL_ENV=(AR="$ZIG/bin/$ARCH-ar" RANLIB="$ZIG/bin/$ARCH-ranlib")
+    # (zig's object cache of its own: see ZIG_LOCAL_CACHE_DIR in mk/bootstrap.mk)
+    TOOL_ENV=(AR="$ZIG/bin/$ARCH-ar" RANLIB="$ZIG/bin/$ARCH-ranlib" ZIG_LOCAL_CACHE_DIR="$dest.zig-cache")
     build_curl "$dest.obj" "$dest" "$ZIG/bin/$ARCH-cc" --host="$(triplet)" --build=x86_64-linux-gnu
+    rm -rf "$dest.zig-cache"
   }
   key=$(cache_key "$0" -- "$VERSION" "$ARCH" "$(basename "$ZIG")")
   entry=$(cache_build "curl-$ARCH" "$key" curl_zig) || die "the zig build failed"
