@@ -6,12 +6,13 @@
 # libpython3.X.so.1.0 (RTLD_GLOBAL) with PYTHONHOME=RUNTIME_ROOT/ARCH/runtime,
 # LD_LIBRARY_PATH=[DEPS_ROOT/ARCH/lib:]RUNTIME_ROOT/ARCH/lib and, for the deps layer,
 # DEPS_ROOT/ARCH/python on the path. Without DEPS_ROOT: every stdlib module imports,
-# json/ssl/ctypes/decimal/sqlite3/hashlib work. With it: every module and extension in
+# json/ssl (a TLS handshake with a local server)/ctypes/decimal/sqlite3/hashlib work. With it: every module and extension in
 # DEPS_ROOT/ARCH/python imports, then CHECK_ARGS (check_layer.py: MODULE, --absent
 # MODULE). NO_DEPS_LIB=1 leaves DEPS_ROOT/ARCH/lib off LD_LIBRARY_PATH. Always:
 # every ELF is for ARCH and no shared library is loaded from outside the layers
 # (except glibc/libgcc_s; SYSTEM_SONAMES overrides). LAYER_SKIP_MODULES: stdlib modules
-# a build leaves out on purpose. arm64 runs under qemu-user (scripts/qemu-arm64.sh binfmt +
+# a build leaves out on purpose; LAYER_EXPECT_MODULES: modules that must import even if
+# their file is missing from the layer (a from-source build's extension modules). arm64 runs under qemu-user (scripts/qemu-arm64.sh binfmt +
 # QEMU_LD_PREFIX=build/sysroot/arm64 from scripts/sysroot-arm64.sh).
 # ~2 s on x86_64, ~15 s for arm64 under qemu.
 set -euo pipefail
@@ -48,6 +49,18 @@ if [ "$ARCH" != "$(host_arch)" ]; then
   RUN_ENV+=("QEMU_LD_PREFIX=$(realpath "$SYSROOT")")
 fi
 
+# A certificate for localhost, for check_layer.py's TLS handshake (made once; a config file
+# rather than -addext, which Amazon Linux 2's OpenSSL 1.0.2 lacks).
+TLS=$TOOLS/tls
+if [ ! -s "$TLS/cert.pem" ]; then
+  command -v openssl >/dev/null || die "openssl (the command) not found: needed for the TLS handshake check"
+  mkdir -p "$TLS"
+  printf '[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n[dn]\nCN=localhost\n[ext]\nsubjectAltName=DNS:localhost\nbasicConstraints=critical,CA:TRUE\n' >"$TLS/req.cnf"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -config "$TLS/req.cnf" \
+    -keyout "$TLS/key.pem.tmp" -out "$TLS/cert.pem.tmp" 2>"$TLS/openssl.log" || { cat "$TLS/openssl.log" >&2; die "could not make a test certificate"; }
+  mv "$TLS/key.pem.tmp" "$TLS/key.pem" && mv "$TLS/cert.pem.tmp" "$TLS/cert.pem"
+fi
+
 LDPATH=$RT_ROOT/$ARCH/lib ROOTS=$RT_ROOT PYPATH="" ARGS=(--stdlib)
 if [ -n "$DEPS_ROOT" ]; then
   ROOTS=$DEPS_ROOT:$ROOTS PYPATH=$DEPS_ROOT/$ARCH/python
@@ -57,6 +70,7 @@ fi
 # (${a[@]+"${a[@]}"}: empty arrays under set -u in bash 4.2, Amazon Linux 2's)
 env -i PATH=/usr/bin:/bin LANG=C.UTF-8 ${RUN_ENV[@]+"${RUN_ENV[@]}"} \
   LAYER_SYSTEM_SONAMES="$(echo $SYSTEM_SONAMES)" LAYER_SKIP_MODULES="${LAYER_SKIP_MODULES:-}" \
+  LAYER_EXPECT_MODULES="${LAYER_EXPECT_MODULES:-}" \
   PYTHONHOME="$RT_ROOT/$ARCH/runtime" LD_LIBRARY_PATH="$LDPATH" PYTHONPATH="$PYPATH" \
-  PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 \
+  PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 LAYER_TLS_CERT="$TLS/cert.pem" LAYER_TLS_KEY="$TLS/key.pem" \
   "$EMBED" "$LIBPY" "$LAYERS_DIR/check_layer.py" "$ROOTS" ${ARGS[@]+"${ARGS[@]}"}
