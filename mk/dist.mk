@@ -21,9 +21,11 @@
 # The checks of doctor and scan also run on a zip that must fail them (the development bootstrap,
 # linked against this machine's glibc 2.36): a check that cannot fail proves nothing.
 #
-# The from-source runtimes come from mk/cpython.mk (its interface: layers/stub/cpython-stub.mk, which
-# stands in for it until it exists). The Debian-built deps layers (make deps-layers) are test fixtures,
-# never release artifacts: no deps zip goes into dist/.
+# The from-source runtimes come from mk/cpython.mk: make cpython-3.X-x86_64 (the interpreter that
+# compiles the embedded bytecode), make src-layer-py3.X-<arch> (layers/build/src-py3.X-<arch>),
+# SRC_PYVERS, SRC_TEST_PYVERS and layers/src/build.sh --lookup (is a runtime in the build cache?).
+# The Debian-built deps layers (make deps-layers) are test fixtures, never release artifacts: no deps
+# zip goes into dist/.
 
 DIST            ?= dist
 DIST_ARCHS      := x86_64 arm64
@@ -175,8 +177,3 @@ test-dist: test-dist-zips
 	$(MAKE) --no-print-directory check-dist DIST=$(TEST_DIST) DIST_CELLS="$$(cat $(TEST_DIST)/.cells)"
 
 TEST_TARGETS += test-dist
-
-# The interface of the from-source runtimes, until mk/cpython.mk exists.
-ifeq ($(wildcard mk/cpython.mk),)
-  include layers/stub/cpython-stub.mk
-endif
