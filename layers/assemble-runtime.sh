@@ -2,7 +2,7 @@
 # layers/assemble-runtime.sh PREFIX ARCH OUTDIR
 #
 # The runtime layer from an installed CPython (`./configure --enable-shared --prefix=PREFIX
-# && make install`), as the Dockerfiles do on Amazon Linux 2: PREFIX/lib/libpython3.X.so.1.0
+# && make install`), e.g. on Amazon Linux 2: PREFIX/lib/libpython3.X.so.1.0
 # and PREFIX/lib/python3.X/ become OUTDIR/<ARCH>/runtime/lib/..., the shared libraries their
 # modules need (found in LIB_SEARCH_DIRS, default: the system's) go to OUTDIR/<ARCH>/lib/,
 # then the same trim / arch check / compileall / normalize as the Debian build

@@ -9,12 +9,17 @@
 #             has none) + the runtime layer root (<arch>/runtime, <arch>/lib). Shared
 #             libraries the bootstrap itself needs beyond glibc (e.g. libcjson.so.1 when it
 #             is not linked statically) go to ./lib/ = /opt/lib, which is on Lambda's own
-#             LD_LIBRARY_PATH when bootstrap starts (<arch>/lib is only added by its
-#             re-exec); they are looked up in BOOTSTRAP_LIB_DIRS (space separated).
+#             LD_LIBRARY_PATH when bootstrap starts (<arch>/lib is only applied by the
+#             bootstrap itself); they are looked up in BOOTSTRAP_LIB_DIRS (space separated;
+#             empty, as for the release bootstrap, which needs nothing beyond glibc: any
+#             such need is then an error).
 #   deps      the dependency layer root (<arch>/python, <arch>/lib)
 # DIST_CHECK (environment): when non-empty, a command run as `$DIST_CHECK DIR` on what
 # Lambda would unpack into /opt: the runtime zip alone, and the runtime + deps zips
 # together for a deps zip. A non-zero exit deletes the zip and fails.
+# DIST_STATE (environment, runtime only): a file recording what the zip was made from (the
+# layer's file list with sizes and mtimes, the bootstrap's and these scripts' hashes, the
+# check); when it matches, the zip is left as it is (a cached `make dist` takes seconds).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -49,10 +54,21 @@ case $kind in
     root=$2 boot=$3 zip=$4
     [ -d "$root" ] || die "no layer $root"
     [ -f "$boot" ] || die "no bootstrap binary $boot"
+    if [ -n "${DIST_STATE:-}" ]; then
+      inputs=$( { (cd "$root" && find -L . -printf '%P %s %T@ %m\n' | LC_ALL=C sort)
+                  sha256sum "$boot" "$0" "$(dirname "$0")/lib.sh"
+                  echo "check: ${DIST_CHECK:-}"
+                  for w in ${DIST_CHECK:-}; do [ ! -f "$w" ] || sha256sum "$w"; done; } | sha256sum | cut -c1-32)
+      if [ -f "$zip" ] && [ "$(cat "$DIST_STATE" 2>/dev/null)" = "$inputs" ]; then
+        note "up to date: $zip"
+        exit 0
+      fi
+      rm -f "$DIST_STATE"
+    fi
     mkdir -p "$TMP/stage"
     cp -a "$root/." "$TMP/stage/"
     install -m 0755 "$boot" "$TMP/stage/bootstrap"
-    # (<arch>/lib does not count: it is on the loader path only after the re-exec)
+    # (<arch>/lib does not count: the bootstrap applies it only after it has started)
     elf_closure "$TMP/stage/lib" "${BOOTSTRAP_LIB_DIRS:-}" "" "$TMP/stage/bootstrap"
     rmdir "$TMP/stage/lib" 2>/dev/null || note "bootstrap needs, shipped in lib/: $(ls "$TMP/stage/lib" | tr '\n' ' ')"
     normalize_tree "$TMP/stage"
@@ -61,6 +77,7 @@ case $kind in
     zip_tree "$TMP/stage" "$zip"
     mkdir -p "$TMP/opt" && unzip -q "$zip" -d "$TMP/opt"
     dist_check "$zip" "$TMP/opt"
+    if [ -n "${DIST_STATE:-}" ]; then mkdir -p "$(dirname "$DIST_STATE")" && echo "$inputs" >"$DIST_STATE"; fi
     ;;
   deps)
     [ $# -eq 4 ] || die "usage: $0 deps LAYER_ROOT ZIP RUNTIME_ZIP"

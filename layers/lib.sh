@@ -3,7 +3,7 @@
 #
 # Works on Debian (the Makefile path: packages fetched with apt-get download into a
 # private apt state, never installed) and, for the generic parts (trim, compile,
-# ELF closure, normalize), on Amazon Linux 2 inside the Dockerfiles (bash 4.2: no
+# ELF closure, normalize), on older distributions such as Amazon Linux 2 (bash 4.2: no
 # namerefs, no mapfile -d).
 
 LAYERS_DIR=${LAYERS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}

@@ -27,15 +27,17 @@ deps-layer:
 # --- tests ------------------------------------------------------------------------------
 # make test-deps: for each cell <arch>:<python>, a deps layer of tests/deps/requirements.txt
 # (numpy, orjson, pydantic, cryptography, lxml, Pillow, psycopg2-binary, mysqlclient from its
-# sdist) built by layers/deps-layer against dist/runtime-py<python>-<arch>.zip, then
-# tests/deps (the handler under the bootstrap, arm64 under qemu; the doctor's refusals).
-# A cell whose runtime zip make dist did not build says NOT RUN (3.14 is the one CI always
-# builds from source); test-deps fails when no cell ran. Each part's time is printed.
+# sdist) built by layers/deps-layer against the runtime zip runtime-py<python>-<arch>.zip that
+# make test's test-dist-zips writes (mk/dist.mk: the newest Python from source, and every other cell
+# already in the build cache), then tests/deps (the handler under the bootstrap, arm64 under qemu;
+# the doctor's refusals). A cell without its runtime zip says NOT RUN; test-deps fails when no
+# cell ran. Each part's time is printed.
 DEPS_CELLS   ?= x86_64:3.9 arm64:3.9 x86_64:3.13 arm64:3.13 x86_64:3.14 arm64:3.14
 DEPS_TEST_OUT := $(BUILD)/test-deps
 
 .PHONY: test-deps deps-cell
-test-deps: dist qemu-arm64 $(SYSROOT_STAMP_arm64) zig
+DEPS_DIST    ?= $(TEST_DIST)
+test-deps: test-dist-zips qemu-arm64 $(SYSROOT_STAMP_arm64) zig
 	@$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) OUT=$(BUILD)/$(HOST_ARCH) $(DEPS_BOOTSTRAP)
 	cd tests/deps && $(DEPS_TOOL_PYTHON) -m pytest -q -p no:cacheprovider test_pip_args.py
 	@mkdir -p $(DEPS_TEST_OUT); : > $(DEPS_TEST_OUT)/summary; set -e; \
@@ -47,7 +49,7 @@ test-deps: dist qemu-arm64 $(SYSROOT_STAMP_arm64) zig
 	[ "$$run" -gt 0 ] || { echo "test-deps: no cell could run" >&2; exit 1; }
 
 deps-cell:
-	@set -e; rt=$(DIST)/runtime-py$(DEPS_CELL_PYTHON)-$(DEPS_CELL_ARCH).zip; cell=$(DEPS_CELL_ARCH):$(DEPS_CELL_PYTHON); \
+	@set -e; rt=$(DEPS_DIST)/runtime-py$(DEPS_CELL_PYTHON)-$(DEPS_CELL_ARCH).zip; cell=$(DEPS_CELL_ARCH):$(DEPS_CELL_PYTHON); \
 	if [ ! -f "$$rt" ]; then \
 	  echo "NOT RUN: test-deps $$cell: make dist built no $$rt (its runtime is not built here)" | tee -a $(DEPS_TEST_OUT)/summary; \
 	  exit 0; fi; \

@@ -6,7 +6,6 @@
 #   make deps-layer-py3.11-x86_64
 #   make native-ext          tests/fixtures/native_ext for both arches -> $(NATIVE_EXT_ROOT)
 #   make test-layers         negative/positive checks: greet and MySQLdb need their <arch>/lib
-#   make dist                dist/function.zip, dist/runtime-py3.X-<arch>.zip, dist/deps-py3.X-<arch>.zip
 #   make test-terraform      terraform validate of deploy/terraform (offline)
 #   make clean-layers        rm -rf layers/build (the .deb cache too)
 #
@@ -14,6 +13,9 @@
 # private apt state, never installed) and verified on build: every ELF is for its arch, the
 # whole stdlib imports through a dlopen()ed libpython, nothing loads from outside the layer
 # (arm64 under qemu-user). Cold: ~20 s per runtime layer, ~6 s per deps layer; cached: ~0 s.
+#
+# These layers are test fixtures (Debian's binaries need glibc 2.31+, newer than Lambda's): the
+# release zips (make dist, mk/dist.mk) are built from source at glibc 2.26.
 #
 # For test matrices:
 #   LAYER_NAMES      py3.9-x86_64 py3.9-arm64 py3.11-x86_64 py3.11-arm64
@@ -29,24 +31,12 @@ LAYER_NAMES     := $(foreach p,$(LAYER_PYVERS),$(foreach a,$(LAYER_ARCHS),py$(p)
 LAYER_DIRS      := $(addprefix $(LAYERS_OUT)/,$(LAYER_NAMES))
 DEPS_LAYER_DIRS := $(addprefix $(LAYERS_OUT)/deps-,$(LAYER_NAMES))
 NATIVE_EXT_ROOT := $(BUILD)/fixtures/native_ext
-DIST            := dist
-# A command run as `$(DIST_CHECK) DIR` on each layer written by `make dist` (DIR: what
-# Lambda would unpack into /opt); non-zero fails the build. E.g.
-#   make dist DIST_CHECK='build/x86_64/bootstrap --check'
-# By default the doctor checks every layer against provided.al2023 with the host's bootstrap.
-# Debian's 3.11 needs glibc 2.35, more than any Lambda image has, so the default dist is the
-# 3.9 layers (bullseye: glibc <= 2.29); `make dist DIST_PYTHONS="3.9 3.11" DIST_TARGET="--glibc 2.36"`
-# builds both for local use. Lambda-ready layers of any version come from the Dockerfiles.
-DIST_PYTHONS    ?= 3.9
-DIST_TARGET     ?= --target provided.al2023
-DIST_CHECK      ?= $(CURDIR)/$(BUILD)/$(HOST_ARCH)/bootstrap --check $(DIST_TARGET)
-
 LAYER_COMMON := layers/lib.sh layers/verify.sh layers/check_layer.py layers/embedtest.c mk/layers.mk
 # py3.11-arm64 -> 3.11 / arm64
 layer_py   = $(patsubst py%,%,$(firstword $(subst -, ,$(1))))
 layer_arch = $(lastword $(subst -, ,$(1)))
 
-.PHONY: layers deps-layers native-ext test-layers dist clean-layers test-terraform \
+.PHONY: layers deps-layers native-ext test-layers clean-layers test-terraform \
         $(addprefix layer-,$(LAYER_NAMES)) $(addprefix deps-layer-,$(LAYER_NAMES)) FORCE_LAYERS
 
 layers: $(addprefix layer-,$(LAYER_NAMES))
@@ -83,36 +73,8 @@ test-layers: layers deps-layers native-ext
 	done
 	@echo "test-layers: $(words $(LAYER_NAMES) $(LAYER_NAMES) $(LAYER_NAMES)) passed, 0 failed"
 
-# --- dist -----------------------------------------------------------------------------------
-DIST_NAMES := $(foreach p,$(DIST_PYTHONS),$(foreach a,$(LAYER_ARCHS),py$(p)-$(a)))
-DIST_ZIPS := $(DIST)/function.zip $(foreach n,$(DIST_NAMES),$(DIST)/runtime-$(n).zip $(DIST)/deps-$(n).zip)
-dist: $(DIST_ZIPS) | bootstrap
-
-$(DIST)/function.zip: layers/dist.sh $(shell find examples -type f ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null)
-	bash layers/dist.sh function examples $@
-
-# The bootstrap of each arch, by the lead's rules in a sub-make; copied (only when it
-# changed) so the zips are rebuilt only when the binary did.
-$(BUILD)/dist/bootstrap-%: FORCE_LAYERS
-	$(MAKE) --no-print-directory ARCH=$* $(BUILD)/$*/bootstrap
-	@mkdir -p $(@D); cmp -s $(BUILD)/$*/bootstrap $@ || cp $(BUILD)/$*/bootstrap $@
-
-# Where the bootstrap's own shared libraries (if any beyond glibc) are taken from.
-BOOTSTRAP_LIB_DIRS_x86_64 ?= /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu
-BOOTSTRAP_LIB_DIRS_arm64  ?= $(or $(SYSROOT_arm64),$(BUILD)/sysroot/arm64)/usr/lib/aarch64-linux-gnu \
-                             $(or $(SYSROOT_arm64),$(BUILD)/sysroot/arm64)/lib/aarch64-linux-gnu
-
-# runtime-py3.X-<arch>.zip: bootstrap at the root + the runtime layer; deps-py3.X-<arch>.zip.
-define dist_layer_rules
-$(DIST)/runtime-$(1).zip: $(LAYERS_OUT)/.made/$(1) $(BUILD)/dist/bootstrap-$(call layer_arch,$(1)) layers/dist.sh
-	BOOTSTRAP_LIB_DIRS='$$(BOOTSTRAP_LIB_DIRS_$(call layer_arch,$(1)))' DIST_CHECK='$$(DIST_CHECK)' bash layers/dist.sh runtime $(LAYERS_OUT)/$(1) $(BUILD)/dist/bootstrap-$(call layer_arch,$(1)) $$@
-$(DIST)/deps-$(1).zip: $(LAYERS_OUT)/.made/deps-$(1) $(DIST)/runtime-$(1).zip layers/dist.sh
-	DIST_CHECK='$$(DIST_CHECK)' bash layers/dist.sh deps $(LAYERS_OUT)/deps-$(1) $$@ $(DIST)/runtime-$(1).zip
-endef
-$(foreach n,$(LAYER_NAMES),$(eval $(call dist_layer_rules,$(n))))
-
 clean-layers:
-	rm -rf $(LAYERS_OUT) $(NATIVE_EXT_ROOT) $(BUILD)/dist $(DIST)
+	rm -rf $(LAYERS_OUT) $(NATIVE_EXT_ROOT)
 
 # --- terraform (offline: provider from /opt/tf-plugins) -------------------------------------
 TERRAFORM ?= terraform
@@ -127,14 +89,4 @@ test-terraform:
 	$(TERRAFORM) fmt -check -diff -recursive -no-color
 
 TEST_TARGETS += test-terraform
-TEST_TARGETS += test-layers test-dist
-
-# make dist as CI sees it: every zip written, doctor-checked, and laid out as the README says.
-.PHONY: test-dist
-test-dist: dist
-	@set -e; for a in $(LAYER_ARCHS); do for p in $(DIST_PYTHONS); do \
-	  unzip -l $(DIST)/runtime-py$$p-$$a.zip | grep -q " bootstrap$$" || { echo "no bootstrap in runtime-py$$p-$$a.zip"; exit 1; }; \
-	  unzip -l $(DIST)/runtime-py$$p-$$a.zip | grep -q " $$a/runtime/lib/libpython$$p.so.1.0$$" || { echo "no libpython in runtime-py$$p-$$a.zip"; exit 1; }; \
-	  unzip -l $(DIST)/deps-py$$p-$$a.zip | grep -q " $$a/python/" || { echo "no $$a/python/ in deps-py$$p-$$a.zip"; exit 1; }; \
-	done; done; unzip -l $(DIST)/function.zip | grep -q " app.py$$" || { echo "no app.py in function.zip"; exit 1; }
-	@echo "test-dist: $(words $(DIST_ZIPS)) zips, each checked by the doctor ($(DIST_TARGET))"
+TEST_TARGETS += test-layers

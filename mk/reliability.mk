@@ -104,7 +104,7 @@ test-asan: asan-bootstrap $$(foreach t,$$(UNIT_TESTS),$(ASAN_DIR)/unit/test_$$(t
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== asan unit $$t"; $(ASAN_ENV) $(ASAN_DIR)/unit/test_$$t; done
 	cd tests/reliability && $(ASAN_ENV) $(REL_PYTEST) --ignore=memcheck $(PYTEST_ARGS) .
-	cd tests/integration && $(ASAN_ENV) EXPECT_ARCH=$(HOST_ARCH) $(REL_PYTEST) --ignore=test_layers.py $(PYTEST_ARGS) .
+	cd tests/integration && $(ASAN_ENV) EXPECT_ARCH=$(HOST_ARCH) EXPECT_RUNTIME_CODE=bytecode $(REL_PYTEST) --ignore=test_layers.py $(PYTEST_ARGS) .
 	@# (a WARNING alone, e.g. allocator_may_return_null's "failed to allocate", is not a report)
 	@reports=$$(grep -l -E "ERROR: |runtime error|SUMMARY: " $(ASAN_LOGS)/* 2>/dev/null || true); \
 	if [ -n "$$reports" ]; then for f in $$reports; do echo "== $$f"; head -60 $$f; done; \

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Build a minimal, static, HTTP-only libcurl from Debian bookworm's curl source package.
 #
-#   scripts/curl-static.sh ARCH            ARCH: x86_64 | arm64
+#   scripts/curl-static.sh ARCH            ARCH: x86_64 | arm64; the development build (gcc)
+#   scripts/curl-static.sh ARCH zig LINK   the release build (zig cc, glibc 2.26), in the cache
 #
 # Result (relocatable: libcurl.pc uses ${pcfiledir}):
-#   build/curl/ARCH/include/curl/*.h
-#   build/curl/ARCH/lib/libcurl.a
-#   build/curl/ARCH/lib/pkgconfig/libcurl.pc
-#   build/curl/ARCH/.stamp
-# so that  PKG_CONFIG_PATH=build/curl/ARCH/lib/pkgconfig pkg-config --static --cflags --libs libcurl
-# gives the flags. arm64 is cross-compiled with aarch64-linux-gnu-gcc against the
-# sysroot of scripts/sysroot-arm64.sh (built first if missing).
+#   PREFIX/include/curl/*.h
+#   PREFIX/lib/libcurl.a
+#   PREFIX/lib/pkgconfig/libcurl.pc
+# so that  PKG_CONFIG_PATH=PREFIX/lib/pkgconfig pkg-config --static --cflags --libs libcurl
+# gives the flags. PREFIX is:
+#   gcc: build/curl/ARCH (with a .stamp); arm64 is cross-compiled with aarch64-linux-gnu-gcc
+#        against the sysroot of scripts/sysroot-arm64.sh (built first if missing);
+#   zig: an entry of the build cache (scripts/cache.sh) keyed by this script, the curl source
+#        version and the zig toolchain (its version and glibc floor), which LINK then points at.
+#        build/zig/bin/ARCH-cc builds both CPUs from this machine, for glibc 2.26 (Amazon Linux 2).
 #
 # Why: Debian's shared libcurl pulls in ~33 shared objects (TLS, krb5, LDAP, ssh,
 # ...) and costs ~6-8 ms of process start; this one links only libc/libpthread.
@@ -22,11 +26,12 @@
 # configure.ac/Makefile.am (zsh completion, krb5/LDAP link flags, the gnutls/nss
 # library renames) have no effect, and none of them matter for an HTTP-only build.
 #
-# Cost on a fresh machine, 2 cores: source ~3 s once; per arch ~45 s
-# (configure ~28 s, lib/ at -j2 ~16 s). A second run is a stamp check.
+# Cost on a fresh machine, 2 cores: source ~3 s once; per arch ~45 s with gcc
+# (configure ~28 s, lib/ at -j2 ~16 s), ~70 s with zig. A second run is a stamp or cache check.
 set -euo pipefail
 
 ARCH=${1:-}
+TOOLCHAIN=${2:-gcc}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CURL_DIR=${CURL_BUILD_DIR:-$ROOT/build/curl}
 APT_DIR=${CURL_APT_DIR:-$ROOT/build/apt/src}
@@ -38,17 +43,20 @@ log() { echo "curl-static[$ARCH]: $*" >&2; }
 
 case "$ARCH" in
   x86_64|arm64) ;;
-  *) echo "usage: $0 x86_64|arm64" >&2; exit 2 ;;
+  *) echo "usage: $0 x86_64|arm64 [zig LINK]" >&2; exit 2 ;;
+esac
+case "$TOOLCHAIN" in
+  gcc) ;;
+  zig) LINK=${3:-}; [ -n "$LINK" ] || { echo "usage: $0 ARCH zig LINK" >&2; exit 2; } ;;
+  *) echo "usage: $0 x86_64|arm64 [zig LINK]" >&2; exit 2 ;;
 esac
 
-PREFIX=$CURL_DIR/$ARCH
-STAMP=$PREFIX/.stamp
 SRC_STAMP=$CURL_DIR/src/.stamp
 SCRIPT_ID=$(sha256sum "$0" | cut -c1-16)
 
 # Cached? (the stamp names the script revision and the source version it was built from)
-if [ -f "$STAMP" ] && [ -f "$SRC_STAMP" ] \
-   && [ "$(cat "$STAMP")" = "script=$SCRIPT_ID arch=$ARCH source=$(cat "$SRC_STAMP")" ]; then
+if [ "$TOOLCHAIN" = gcc ] && [ -f "$CURL_DIR/$ARCH/.stamp" ] && [ -f "$SRC_STAMP" ] \
+   && [ "$(cat "$CURL_DIR/$ARCH/.stamp")" = "script=$SCRIPT_ID arch=$ARCH source=$(cat "$SRC_STAMP")" ]; then
   exit 0
 fi
 
@@ -56,7 +64,7 @@ for tool in apt-get dpkg-source make flock dash; do
   command -v "$tool" >/dev/null || die "'$tool' not found (see scripts/packages/toolchain.txt)"
 done
 
-# --- source: fetched and unpacked once, shared by both arches -------------------
+# --- source: fetched and unpacked once, shared by both arches and toolchains ----------
 . "$ROOT/scripts/debian-source.sh"
 fetch_source() {
   log "fetching Debian's curl source package (private apt state $APT_DIR)"
@@ -76,34 +84,7 @@ mkdir -p "$CURL_DIR"
 ) 9>"$CURL_DIR/.src.lock"
 VERSION=$(cat "$SRC_STAMP")
 
-# --- configure + build lib/ only, out of tree ------------------------------------
-# One build per arch at a time (make -j, or the lead's and a test's make at once).
-exec 8>"$CURL_DIR/.$ARCH.lock"
-flock 8
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "script=$SCRIPT_ID arch=$ARCH source=$VERSION" ]; then
-  exit 0   # built by another caller while we waited
-fi
-
-if [ "$ARCH" = arm64 ]; then
-  command -v aarch64-linux-gnu-gcc >/dev/null \
-    || die "aarch64-linux-gnu-gcc not found: install gcc-aarch64-linux-gnu"
-  bash "$ROOT/scripts/sysroot-arm64.sh" "$SYSROOT"
-  CC="aarch64-linux-gnu-gcc --sysroot=$SYSROOT"
-  HOST_FLAGS=(--host=aarch64-linux-gnu --build=x86_64-linux-gnu)
-else
-  [ "$(uname -m)" = x86_64 ] || die "x86_64 is only built natively (host is $(uname -m))"
-  CC=gcc
-  HOST_FLAGS=()
-fi
-
-OBJ=$CURL_DIR/obj/$ARCH
-# The old install stays in place until the new one is complete (swapped in at the end).
-rm -rf "$OBJ"
-mkdir -p "$OBJ" "$CURL_DIR/empty-pkgconfig"
-cd "$OBJ"
-
 CONFIGURE_FLAGS=(
-  --prefix="$PREFIX" --libdir="$PREFIX/lib" --includedir="$PREFIX/include"
   --disable-shared --enable-static --with-pic
   --disable-dependency-tracking --disable-silent-rules --disable-maintainer-mode
   --disable-manual --disable-libcurl-option --disable-curldebug --disable-debug --enable-optimize
@@ -129,51 +110,103 @@ CONFIGURE_FLAGS=(
 )
 CFLAGS_ARCH="-O2 -g0 -pipe -ffunction-sections -fdata-sections -fstack-protector-strong -Wformat -Werror=format-security"
 
-log "configuring curl $VERSION (${CONFIGURE_FLAGS[0]})"
-t0=$SECONDS
-# PKG_CONFIG_LIBDIR: an empty dir, so configure finds no host (or arm64) .pc files.
-# dash instead of bash for configure and libtool: about 30% less CPU time.
-if ! env CC="$CC" CFLAGS="$CFLAGS_ARCH" CPPFLAGS="-D_FORTIFY_SOURCE=2" LDFLAGS="" LIBS="" \
-      PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$CURL_DIR/empty-pkgconfig" CONFIG_SHELL=/bin/dash \
-      /bin/dash "$CURL_DIR/src/configure" "${HOST_FLAGS[@]}" "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1; then
-  tail -n 30 config.log >&2 2>/dev/null || tail -n 30 configure.log >&2
-  die "configure failed (full log: $OBJ/configure.log, $OBJ/config.log)"
+# build_curl OBJ PREFIX CC [CONFIGURE_ARGS...]: configure (out of tree, in OBJ), build lib/,
+# and install the library, its headers and libcurl.pc into PREFIX (staged, moved at the end:
+# an old PREFIX stays in place until the new one is complete).
+build_curl() {
+  local obj=$1 prefix=$2 cc=$3; shift 3
+  rm -rf "$obj"
+  mkdir -p "$obj" "$CURL_DIR/empty-pkgconfig"
+  cd "$obj"
+  log "configuring curl $VERSION with $cc"
+  local t0=$SECONDS t1 t2
+  # PKG_CONFIG_LIBDIR: an empty dir, so configure finds no host (or arm64) .pc files.
+  # dash instead of bash for configure and libtool: about 30% less CPU time.
+  if ! env CC="$cc" ${TOOL_ENV[@]+"${TOOL_ENV[@]}"} CFLAGS="$CFLAGS_ARCH" CPPFLAGS="-D_FORTIFY_SOURCE=2" LDFLAGS="" LIBS="" \
+        PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$CURL_DIR/empty-pkgconfig" CONFIG_SHELL=/bin/dash \
+        /bin/dash "$CURL_DIR/src/configure" "$@" --prefix="$prefix" --libdir="$prefix/lib" \
+        --includedir="$prefix/include" "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1; then
+    tail -n 30 config.log >&2 2>/dev/null || tail -n 30 configure.log >&2
+    die "configure failed (full log: $obj/configure.log, $obj/config.log)"
+  fi
+  t1=$SECONDS
+  local protocols; protocols=$(sed -n 's/^ *Protocols: *//p' configure.log)
+  [ "$protocols" = HTTP ] || die "configure enabled protocols '$protocols', expected only HTTP (see $obj/configure.log)"
+
+  log "building lib/libcurl.la (-j$JOBS)"
+  make -C lib -j"$JOBS" libcurl.la >build.log 2>&1 \
+    || { tail -n 40 build.log >&2; die "make -C lib libcurl.la failed (full log: $obj/build.log)"; }
+  t2=$SECONDS
+
+  # Install just the library, the public headers and libcurl.pc, staged under DESTDIR.
+  local dest=$obj/dest stage=$obj/dest$prefix
+  {
+    make -C lib install-libLTLIBRARIES DESTDIR="$dest" &&
+    make -C include/curl install-pkgincludeHEADERS DESTDIR="$dest" &&
+    make install-pkgconfigDATA DESTDIR="$dest"
+  } >install.log 2>&1 || { tail -n 40 install.log >&2; die "install failed (full log: $obj/install.log)"; }
+  rm -f "$stage/lib/libcurl.la"
+  # Relocatable .pc: prefix relative to the file itself, not this checkout's absolute path.
+  sed -i -e 's|^prefix=.*|prefix=${pcfiledir}/../..|' \
+         -e 's|^exec_prefix=.*|exec_prefix=${prefix}|' \
+         -e 's|^libdir=.*|libdir=${exec_prefix}/lib|' \
+         -e 's|^includedir=.*|includedir=${prefix}/include|' "$stage/lib/pkgconfig/libcurl.pc"
+
+  [ -f "$stage/lib/libcurl.a" ] && [ -f "$stage/include/curl/curl.h" ] && [ -f "$stage/lib/pkgconfig/libcurl.pc" ] \
+    || die "install incomplete under $stage"
+  local objdump want got
+  case "$ARCH" in
+    x86_64) objdump=objdump;                   want='i386:x86-64' ;;
+    arm64)  objdump=aarch64-linux-gnu-objdump; want='aarch64' ;;
+  esac
+  got=$("$objdump" -f "$stage/lib/libcurl.a" | sed -n 's/^architecture: \([^,]*\),.*/\1/p' | sort -u)
+  [ "$got" = "$want" ] || die "$stage/lib/libcurl.a has architecture '$got', expected '$want'"
+
+  echo "script=$SCRIPT_ID arch=$ARCH source=$VERSION" > "$stage/.stamp"
+  rm -rf "$prefix"
+  mv "$stage" "$prefix"
+  cd / && rm -rf "$obj"
+  log "done: $prefix (curl $VERSION; configure $((t1 - t0)) s, make $((t2 - t1)) s; libcurl.a $(du -k "$prefix/lib/libcurl.a" | cut -f1) KB)"
+}
+
+TOOL_ENV=()   # more tools for configure (AR=..., RANLIB=...)
+triplet() { case $ARCH in x86_64) echo x86_64-linux-gnu ;; arm64) echo aarch64-linux-gnu ;; esac; }
+
+# --- zig: a cache entry ---------------------------------------------------------------------
+if [ "$TOOLCHAIN" = zig ]; then
+  . "$ROOT/scripts/cache.sh"
+  ZIG=$(bash "$ROOT/scripts/zig.sh")
+  # The cache entry is the prefix; configure runs in a scratch directory next to it.
+  curl_zig() {
+    local dest=$1
+    rmdir "$dest"
+    # (zig's object cache of its own: see ZIG_LOCAL_CACHE_DIR in mk/bootstrap.mk)
+    TOOL_ENV=(AR="$ZIG/bin/$ARCH-ar" RANLIB="$ZIG/bin/$ARCH-ranlib" ZIG_LOCAL_CACHE_DIR="$dest.zig-cache")
+    build_curl "$dest.obj" "$dest" "$ZIG/bin/$ARCH-cc" --host="$(triplet)" --build=x86_64-linux-gnu
+    rm -rf "$dest.zig-cache"
+  }
+  key=$(cache_key "$0" -- "$VERSION" "$ARCH" "$(basename "$ZIG")")
+  entry=$(cache_build "curl-$ARCH" "$key" curl_zig) || die "the zig build failed"
+  mkdir -p "$(dirname "$LINK")" && ln -sfn "$entry" "$LINK"
+  echo "$entry"
+  exit 0
 fi
-t1=$SECONDS
-protocols=$(sed -n 's/^ *Protocols: *//p' configure.log)
-[ "$protocols" = HTTP ] || die "configure enabled protocols '$protocols', expected only HTTP (see $OBJ/configure.log)"
 
-log "building lib/libcurl.la (-j$JOBS)"
-make -C lib -j"$JOBS" libcurl.la >build.log 2>&1 \
-  || { tail -n 40 build.log >&2; die "make -C lib libcurl.la failed (full log: $OBJ/build.log)"; }
-t2=$SECONDS
+# --- gcc: build/curl/ARCH -----------------------------------------------------------------------
+# One build per arch at a time (make -j, or the lead's and a test's make at once).
+exec 8>"$CURL_DIR/.$ARCH.lock"
+flock 8
+if [ -f "$CURL_DIR/$ARCH/.stamp" ] && [ "$(cat "$CURL_DIR/$ARCH/.stamp")" = "script=$SCRIPT_ID arch=$ARCH source=$VERSION" ]; then
+  exit 0   # built by another caller while we waited
+fi
 
-# Install just the library, the public headers and libcurl.pc, staged under DESTDIR.
-DEST=$OBJ/dest
-STAGE=$DEST$PREFIX
-{
-  make -C lib install-libLTLIBRARIES DESTDIR="$DEST" &&
-  make -C include/curl install-pkgincludeHEADERS DESTDIR="$DEST" &&
-  make install-pkgconfigDATA DESTDIR="$DEST"
-} >install.log 2>&1 || { tail -n 40 install.log >&2; die "install failed (full log: $OBJ/install.log)"; }
-rm -f "$STAGE/lib/libcurl.la"
-# Relocatable .pc: prefix relative to the file itself, not this checkout's absolute path.
-sed -i -e 's|^prefix=.*|prefix=${pcfiledir}/../..|' \
-       -e 's|^exec_prefix=.*|exec_prefix=${prefix}|' \
-       -e 's|^libdir=.*|libdir=${exec_prefix}/lib|' \
-       -e 's|^includedir=.*|includedir=${prefix}/include|' "$STAGE/lib/pkgconfig/libcurl.pc"
-
-[ -f "$STAGE/lib/libcurl.a" ] && [ -f "$STAGE/include/curl/curl.h" ] && [ -f "$STAGE/lib/pkgconfig/libcurl.pc" ] \
-  || die "install incomplete under $STAGE"
-case "$ARCH" in
-  x86_64) objdump=objdump;                   want='i386:x86-64' ;;
-  arm64)  objdump=aarch64-linux-gnu-objdump; want='aarch64' ;;
-esac
-got=$("$objdump" -f "$STAGE/lib/libcurl.a" | sed -n 's/^architecture: \([^,]*\),.*/\1/p' | sort -u)
-[ "$got" = "$want" ] || die "$STAGE/lib/libcurl.a has architecture '$got', expected '$want'"
-
-echo "script=$SCRIPT_ID arch=$ARCH source=$VERSION" > "$STAGE/.stamp"
-rm -rf "$PREFIX"
-mv "$STAGE" "$PREFIX"
-rm -rf "$DEST"
-log "done: $PREFIX (curl $VERSION; configure $((t1 - t0)) s, make $((t2 - t1)) s; libcurl.a $(du -k "$PREFIX/lib/libcurl.a" | cut -f1) KB)"
+if [ "$ARCH" = arm64 ]; then
+  command -v aarch64-linux-gnu-gcc >/dev/null \
+    || die "aarch64-linux-gnu-gcc not found: install gcc-aarch64-linux-gnu"
+  bash "$ROOT/scripts/sysroot-arm64.sh" "$SYSROOT"
+  build_curl "$CURL_DIR/obj/$ARCH" "$CURL_DIR/$ARCH" "aarch64-linux-gnu-gcc --sysroot=$SYSROOT" \
+    --host=aarch64-linux-gnu --build=x86_64-linux-gnu
+else
+  [ "$(uname -m)" = x86_64 ] || die "x86_64 is only built natively (host is $(uname -m))"
+  build_curl "$CURL_DIR/obj/$ARCH" "$CURL_DIR/$ARCH" gcc
+fi

@@ -4,6 +4,7 @@
  * along with its neighbours: it is read only when no precompiled bytecode fits the Python. */
     .section .rodata
     .global bootstrap_runtime_py
+    .hidden bootstrap_runtime_py
     .type bootstrap_runtime_py, %object
     .balign 65536
 bootstrap_runtime_py:

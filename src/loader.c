@@ -132,8 +132,9 @@ static void loader_preload_needs(const char *path, int mode, int depth)
     elf_info_free(&info);
 }
 
-/* What the real dlopen should open, once the target's needs are loaded. */
-static const char *loader_prepare(const char *file, int mode)
+/* What the real dlopen should open, once the target's needs are loaded. Never inlined: its
+ * path buffer in dlopen's own frame would keep clang from making dlopen's last call a tail call. */
+__attribute__((noinline)) static const char *loader_prepare(const char *file, int mode)
 {
     int link_mode = mode & (RTLD_LAZY | RTLD_NOW | RTLD_GLOBAL);
     if (strchr(file, '/')) {
@@ -152,15 +153,24 @@ static const char *loader_prepare(const char *file, int mode)
     return loader_target;
 }
 
-/* Every dlopen in the process lands here: the executable exports it (mk/bootstrap.dynlist).
- * The last call is a tail call, so the C library still sees the original caller, whose
- * RUNPATH and $ORIGIN apply as they would without us. */
+/* The last call must be a tail call (a jump): clang (the release build's zig cc) is made to;
+ * gcc makes it at -O2 (test_layers.py checks both builds). */
+#if defined(__clang__)
+#define LOADER_TAIL_CALL __attribute__((musttail))
+#else
+#define LOADER_TAIL_CALL
+#endif
+
+/* Every dlopen in the process lands here: the executable exports it (mk/bootstrap.mk).
+ * The last call is a tail call, so the C library still sees the original caller (it takes
+ * the caller from the return address), whose RUNPATH and $ORIGIN apply as they would
+ * without us. */
 __attribute__((visibility("default"))) void *dlopen(const char *file, int mode)
 {
     const char *target = file;
     if (loader.active && file && *file && !(mode & RTLD_NOLOAD))
         target = loader_prepare(file, mode);
-    return loader_next()(target, mode);
+    LOADER_TAIL_CALL return loader_next()(target, mode);
 }
 
 static int loader_list(loader_dir *d, char *msg, size_t msg_len)

@@ -3,8 +3,10 @@
 # generation and Python version. What is per arch and per Python lives in layers:
 #
 #   runtime-py<X.Y>-<arch>.zip  /opt/bootstrap, /opt/<arch>/runtime (libpython + stdlib),
-#                               /opt/<arch>/lib (its native libraries), /opt/lib (the bootstrap's)
-#   deps-py<X.Y>-<arch>.zip     /opt/<arch>/python (packages), /opt/<arch>/lib (their native libs)
+#                               /opt/<arch>/lib (its native libraries); from `make dist` (glibc 2.26:
+#                               provided.al2 and provided.al2023)
+#   deps-py<X.Y>-<arch>.zip     /opt/<arch>/python (packages), /opt/<arch>/lib (their native libs);
+#                               optional (with_deps_layer), from deps_dir (layers/README.md)
 #
 # Each (python, arch) pair used by some function gets one layer version of each kind.
 
@@ -34,8 +36,8 @@ resource "aws_lambda_layer_version" "deps" {
 
   layer_name               = "${var.name_prefix}-deps-py${replace(each.value.python, ".", "")}-${each.value.arch}"
   description              = "Python packages + native libraries (layers/requirements.txt) for CPython ${each.value.python} on ${each.value.arch}"
-  filename                 = "${var.dist_dir}/deps-py${each.key}.zip"
-  source_code_hash         = filebase64sha256("${var.dist_dir}/deps-py${each.key}.zip")
+  filename                 = "${var.deps_dir}/deps-py${each.key}.zip"
+  source_code_hash         = filebase64sha256("${var.deps_dir}/deps-py${each.key}.zip")
   compatible_runtimes      = ["provided.al2", "provided.al2023"]
   compatible_architectures = [each.value.arch]
 }

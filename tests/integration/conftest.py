@@ -6,6 +6,8 @@ The matrix cell under test comes from the environment (set by mk/integration.mk)
   EXPECT_PYTHON          "3.9", "3.11", ...: the Python the handler must see
   EXPECT_ARCH            "x86_64" or "arm64" (platform.machine() spelling is mapped)
   TIME_SCALE             multiplier for timeouts (qemu is ~20x slower)
+  EXPECT_RUNTIME_CODE    "bytecode" when the bootstrap embeds bytecode for this Python, "source" when
+                         it must compile its embedded runtime.py (the fallback); unset: not checked
   INTEGRATION_RIE        AWS's Runtime Interface Emulator: the Function fixture starts the bootstrap
                          under it instead of the project's emulator (run the `rie` subset: -m rie)
 """
@@ -35,6 +37,7 @@ BOOTSTRAP = os.path.abspath(os.environ.get("BOOTSTRAP_BIN", os.path.join(ROOT, "
 TIME_SCALE = float(os.environ.get("TIME_SCALE", "1"))
 EXPECT_PYTHON = os.environ.get("EXPECT_PYTHON")
 EXPECT_ARCH = os.environ.get("EXPECT_ARCH")
+EXPECT_RUNTIME_CODE = os.environ.get("EXPECT_RUNTIME_CODE")
 RIE = os.environ.get("INTEGRATION_RIE")
 
 

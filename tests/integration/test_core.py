@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from conftest import (EXPECT_ARCH, EXPECT_PYTHON, FUNCTIONS, RIE, TIME_SCALE, client_context_header,
-                      run_bootstrap)
+from conftest import (EXPECT_ARCH, EXPECT_PYTHON, EXPECT_RUNTIME_CODE, FUNCTIONS, RIE, TIME_SCALE,
+                      client_context_header, run_bootstrap)
 
 # Tests marked rie also run under AWS's Runtime Interface Emulator (make test-rie): the RIE drops
 # response headers (no X-Amz-Function-Error, no Content-Type of the function's), so those checks
@@ -34,6 +34,15 @@ def test_runs_the_expected_python_and_arch(function):
     if EXPECT_ARCH:
         assert {"x86_64": "x86_64", "aarch64": "arm64"}[info["machine"]] == EXPECT_ARCH
     assert info["sys_path"][0] == FUNCTIONS
+
+
+@pytest.mark.skipif(not EXPECT_RUNTIME_CODE, reason="EXPECT_RUNTIME_CODE not set for this cell")
+def test_runtime_code_is_the_embedded_bytecode_or_the_source(function):
+    # python.c unmarshals the bytecode built in for this Python's magic number, and compiles the
+    # embedded runtime.py for a Python it has none for: both must serve (mk/integration.mk says
+    # which one each cell gets).
+    info = function("echo.whoami").invoke({}).json()
+    assert info["runtime_docstring"] == (EXPECT_RUNTIME_CODE == "source"), (EXPECT_RUNTIME_CODE, info)
 
 
 @pytest.mark.rie

@@ -25,6 +25,9 @@ def whoami(event, context):
         "sys_path": sys.path,
         "executable": sys.executable,
         "ld_library_path": os.environ.get("LD_LIBRARY_PATH"),
+        # The runtime's own module: its docstring survives only when it was compiled from the
+        # embedded source (the embedded bytecode is compiled with optimize=2, without it).
+        "runtime_docstring": bool(sys.modules["bootstrap_runtime"].__doc__),
     }
 
 
