@@ -85,9 +85,8 @@ _os_make() {
   [ "$(grep -c 'BEGIN CERTIFICATE' "$root/etc/pki/tls/cert.pem")" -gt 100 ] || image_die "the CA bundle has too few certificates"
   # Mount points and scratch space: Lambda mounts the function's code at /var/task and its
   # layers at /opt; /tmp is the writable directory a function gets.
-  mkdir -p "$root/var/task" "$root/opt" "$root/var/runtime" "$root/tmp" "$root/root"
+  mkdir -p "$root/var/task" "$root/opt" "$root/var/runtime" "$root/tmp"
   chmod 1777 "$root/tmp"
-  chmod 0700 "$root/root"
   rm -rf "$debs" "$ex"
 }
 
@@ -104,7 +103,7 @@ os_tree() {
 PYVER=$1 OUTDIR=$2 WORK=$3
 shift 3
 t0=$SECONDS
-rm -rf "$WORK" && mkdir -p "$WORK"
+rm -rf "$WORK" && mkdir -p "$WORK" && WORK=$(cd "$WORK" && pwd)  # absolute: the spec names its trees
 glibc=$(lock_entries | awk '$1 == "libc6" { split($2, v, "-"); print v[1] }')
 [ -n "$glibc" ] || image_die "$LOCK pins no libc6"
 images=()

@@ -14,8 +14,10 @@ lowest first). OUTDIR gets an OCI image layout (image-spec v1.1):
 
 Reproducible: the same trees and SPEC give the same bytes. Layer tars list their entries
 sorted, each with the SPEC's `created` time as its mtime, owner 0:0 and no user or group
-names; modes are kept (setuid and setgid bits dropped); gzip headers carry no name and no
-time. JSON documents are written with sorted keys and no spaces. OUTDIR is written beside
+names, and one of four modes, whatever the umask the trees were made with: directories 0755
+(1777 when sticky, as /tmp), files 0755 when anyone may run them, else 0644. Lambda runs the
+runtime as a user other than root: everything must be readable by all. Gzip headers carry no
+name and no time. JSON documents are written with sorted keys and no spaces. OUTDIR is written beside
 itself and renamed into place, so a reader never sees half a layout.
 
 SPEC:
@@ -114,6 +116,14 @@ def tree_entries(tree):
     return sorted(found, key=lambda p: p.split(os.sep))
 
 
+def normal_mode(mode):
+    if stat.S_ISDIR(mode):
+        return 0o1777 if mode & stat.S_ISVTX else 0o755
+    if stat.S_ISLNK(mode):
+        return 0o777
+    return 0o755 if mode & 0o111 else 0o644
+
+
 def write_tar(tree, out, mtime):
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for rel in tree_entries(tree):
@@ -123,7 +133,7 @@ def write_tar(tree, out, mtime):
             info.mtime = mtime
             info.uid = info.gid = 0
             info.uname = info.gname = ""
-            info.mode = stat.S_IMODE(st.st_mode) & ~(stat.S_ISUID | stat.S_ISGID)
+            info.mode = normal_mode(st.st_mode)
             if stat.S_ISLNK(st.st_mode):
                 info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path)
                 tar.addfile(info)
