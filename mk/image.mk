@@ -50,3 +50,16 @@ test-image: image rie-x86_64 rie-arm64 qemu-arm64 bootstrap
 	  $(IMAGE_PYTEST) $(PYTEST_ARGS) .
 
 TEST_TARGETS += test-image
+
+# cfn-lint, every package pinned, in a venv of its own under build/.
+CFN_LINT_VENV := $(BUILD)/cfn-lint
+$(CFN_LINT_VENV)/.stamp: deploy/cloudformation/requirements.txt
+	rm -rf $(CFN_LINT_VENV) && $(IMAGE_TOOL_PYTHON) -m venv $(CFN_LINT_VENV)
+	$(CFN_LINT_VENV)/bin/pip install -q --disable-pip-version-check -r $<
+	@touch $@
+
+.PHONY: test-cloudformation
+test-cloudformation: $(CFN_LINT_VENV)/.stamp
+	cd tests/cloudformation && CFN_LINT_PYTHON=$(CURDIR)/$(CFN_LINT_VENV)/bin/python $(IMAGE_PYTEST) $(PYTEST_ARGS) .
+
+TEST_TARGETS += test-cloudformation
