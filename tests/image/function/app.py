@@ -14,6 +14,13 @@ import zoneinfo
 import greeting  # from the layer: /opt/python
 
 
+def os_release():
+    """/etc/os-release as a dict (platform.freedesktop_os_release is 3.10+)."""
+    with open("/etc/os-release") as f:
+        pairs = (line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+        return {k: v.strip('"') for k, v in pairs}
+
+
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("asked to fail")
@@ -40,7 +47,7 @@ def handler(event, context):
         "shell": subprocess.run(["/bin/sh", "-c", "echo $((6 * 7))"], capture_output=True, text=True).stdout.strip(),
         "paris_summer_offset_hours": summer.utcoffset().total_seconds() / 3600,
         "https_port": socket.getservbyname("https"),
-        "os": platform.freedesktop_os_release().get("VERSION_CODENAME"),
+        "os": os_release().get("VERSION_CODENAME"),
         "sqlite": sqlite3.sqlite_version,
         "tmp_ok": tmp_ok,
         "runtime_writable": runtime_writable,
