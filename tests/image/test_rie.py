@@ -15,7 +15,7 @@ import zipfile
 import pytest
 
 from conftest import ARCHS, TAG, read_json_blob, ref
-from rie_sandbox import SandboxedRie
+from rie_sandbox import SandboxedRie, at_once
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
@@ -42,7 +42,7 @@ def unzip_to(data, dest):
 
 
 class ImageRie(SandboxedRie):
-    def __init__(self, rootfs, arch, config, task, opt, handler):
+    def __init__(self, rootfs, arch, config, task, opt, handler, env_extra=None):
         rie = os.environ.get(f"RIE_{arch}", "")
         if not os.access(rie, os.X_OK):
             pytest.fail(f"RIE_{arch}={rie!r} is not an executable RIE (make test-image builds it)")
@@ -53,7 +53,7 @@ class ImageRie(SandboxedRie):
                    "--ro-bind", rie, "/usr/local/bin/aws-lambda-rie", "--remount-ro", "/",
                    "--chdir", config.get("WorkingDir", "/")]
         env = dict(e.split("=", 1) for e in config.get("Env", []))
-        env.update({"_HANDLER": handler, "AWS_LAMBDA_FUNCTION_TIMEOUT": "60"})
+        env.update({"_HANDLER": handler, "AWS_LAMBDA_FUNCTION_TIMEOUT": "60", **(env_extra or {})})
         scale = float(os.environ.get(f"TIME_SCALE_{arch}", "1"))
         super().__init__(sandbox, ["/usr/local/bin/aws-lambda-rie"], env, time_scale=scale)
         self.wait_until(self._listening, 10, "the RIE listening")
@@ -65,19 +65,25 @@ class ImageRie(SandboxedRie):
 
 @pytest.fixture(params=sorted(ARCHS))
 def image_rie(request, layout, unpacked, tmp_path):
-    arch = request.param
-    root = str(tmp_path / "rootfs")
-    shutil.copytree(unpacked(arch), root, symlinks=True)
-    config = read_json_blob(layout, read_json_blob(layout, ref(layout, f"{TAG}-{arch}"))["config"])["config"]
-    task = unzip_to(zip_tree(os.path.join(HERE, "function")), tmp_path / "task")
-    opt = unzip_to(zip_tree(os.path.join(HERE, "layer")), tmp_path / "opt")
-    rie = ImageRie(root, arch, config, task, opt, "app.handler")
-    yield arch, rie
-    rie.cleanup()
+    """start(env_extra=None) -> (arch, the RIE running that arch's image)."""
+    arch, started = request.param, []
+
+    def start(env_extra=None):
+        root = str(tmp_path / "rootfs")
+        shutil.copytree(unpacked(arch), root, symlinks=True)
+        config = read_json_blob(layout, read_json_blob(layout, ref(layout, f"{TAG}-{arch}"))["config"])["config"]
+        task = unzip_to(zip_tree(os.path.join(HERE, "function")), tmp_path / "task")
+        opt = unzip_to(zip_tree(os.path.join(HERE, "layer")), tmp_path / "opt")
+        started.append(ImageRie(root, arch, config, task, opt, "app.handler", env_extra))
+        return arch, started[-1]
+
+    yield start
+    for rie in started:
+        rie.cleanup()
 
 
 def test_the_image_runs_a_function_from_its_zip(image_rie):
-    arch, rie = image_rie
+    arch, rie = image_rie()
     r = rie.invoke({"name": "Lambda"}, timeout=60 * rie.time_scale)
     assert r.status == 200, (r, rie.output()[-3000:])
     doc = r.json()
@@ -101,7 +107,7 @@ def test_the_image_runs_a_function_from_its_zip(image_rie):
 
 
 def test_a_handler_error_reaches_the_caller(image_rie):
-    arch, rie = image_rie
+    arch, rie = image_rie()
     r = rie.invoke({"fail": True}, timeout=60 * rie.time_scale)
     assert r.status == 200, (r, rie.output()[-3000:])
     doc = r.json()
@@ -109,3 +115,16 @@ def test_a_handler_error_reaches_the_caller(image_rie):
     assert any('File "/var/task/app.py"' in line for line in doc["stackTrace"]), doc
     # The runtime keeps serving after it.
     assert rie.invoke({"name": "again"}, timeout=60 * rie.time_scale).json()["greeting"] == "Hello, again, from a layer!"
+
+
+def test_managed_instances_two_workers_of_one_init(image_rie):
+    """The RIE's Managed Instances mode looks for the runtime only in /var/runtime, /var/task and
+    /opt, and starts it at once: the image's bootstrap is found there and serves two invocations at
+    once from two workers forked after one init (what a runtime version's
+    Compatibility.ManagedInstances = Supported promises)."""
+    arch, rie = image_rie({"AWS_LAMBDA_MAX_CONCURRENCY": "2"})
+    rie.wait_until(lambda: "workers forked after init" in rie.output(), 60, "the runtime's workers")
+    answers = at_once(lambda e: rie.invoke(e, timeout=60 * rie.time_scale), [{"sleep": 1}, {"sleep": 1}])
+    assert all(a.status == 200 for a in answers), (answers, rie.output()[-3000:])
+    docs = [a.json() for a in answers]
+    assert len({d["pid"] for d in docs}) == 2 and len({d["ppid"] for d in docs}) == 1, docs

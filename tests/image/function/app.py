@@ -9,6 +9,7 @@ import sqlite3
 import ssl
 import subprocess
 import sys
+import time
 import zoneinfo
 
 import greeting  # from the layer: /opt/python
@@ -24,6 +25,9 @@ def os_release():
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("asked to fail")
+    if "sleep" in event:  # Managed Instances: which worker (of which init) served it
+        time.sleep(event["sleep"])
+        return {"pid": os.getpid(), "ppid": os.getppid()}
     with open("/tmp/image-test", "w") as f:
         f.write(context.aws_request_id)
     with open("/tmp/image-test") as f:
