@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const known_arches[] = {"x86_64", "arm64"};
 
@@ -113,6 +114,34 @@ int layer_resolve(layer *l, const char *root, const char *arch, char *msg, size_
     return 0;
 }
 
+int layer_adopt_runtime(layer *l, const char *own_dir)
+{
+    char lib[PATH_MAX], path[PATH_MAX];
+    if (l->libpython[0] || !own_dir || !own_dir[0])
+        return 0;
+    if (path_format(lib, sizeof(lib), "%s/%s/runtime/lib", own_dir, l->arch) != 0 ||
+        find_libpython(lib, l->libpython, sizeof(l->libpython)) < 0)
+        return 0;
+    path_format(l->runtime_home, sizeof(l->runtime_home), "%s/%s/runtime", own_dir, l->arch);
+    path_format(path, sizeof(path), "%s/%s/lib", own_dir, l->arch);
+    if (is_dir(path))
+        memcpy(l->runtime_lib, path, sizeof(path));
+    return 1;
+}
+
+int layer_exe_dir(char *out, size_t out_len)
+{
+    ssize_t n = readlink("/proc/self/exe", out, out_len - 1);
+    if (n <= 0 || (size_t)n >= out_len - 1)
+        return -1;
+    out[n] = '\0';
+    char *slash = strrchr(out, '/');
+    if (!slash)
+        return -1;
+    *(slash == out ? slash + 1 : slash) = '\0';
+    return 0;
+}
+
 /* 1 when `dir` is one of the ':'-separated entries of `list`. */
 static int path_list_has(const char *list, const char *dir)
 {
@@ -145,10 +174,12 @@ int layer_library_path(const layer *l, const char *current, char *out, size_t ou
         size_t n = strlen(arch_lib);
         starts_with_arch_lib = strncmp(current, arch_lib, n) == 0 && (current[n] == ':' || current[n] == '\0');
     }
-    const char *parts[3];
+    const char *parts[4];
     int count = 0;
     if (arch_lib[0] && !starts_with_arch_lib)
         parts[count++] = arch_lib;
+    if (l->runtime_lib[0] && !path_list_has(current, l->runtime_lib))
+        parts[count++] = l->runtime_lib;
     if (current[0])
         parts[count++] = current;
     if (neutral_lib[0] && !path_list_has(current, neutral_lib))

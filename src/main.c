@@ -2,8 +2,10 @@
  * bootstrap: a custom AWS Lambda runtime for Python.
  *
  * The startup sequence, top to bottom:
- *   1. find this CPU's layer directory and put its lib/ in front of the library search path;
- *   2. load libpython (BOOTSTRAP_LIBPYTHON, the layer's runtime/, or the system's);
+ *   1. find this CPU's layer directory and put its lib/ in front of the library search path
+ *      (and, when the layers bring no Python, take the one next to this executable);
+ *   2. load libpython (BOOTSTRAP_LIBPYTHON, the layer's runtime/, the one next to this
+ *      executable, or the system's);
  *   3. start Python, set sys.path and import the handler (failures go to /init/error; a fatal
  *      signal from here on posts a crash report first);
  *      if the function has shutdown hooks, register as an internal extension (for SIGTERM);
@@ -112,6 +114,18 @@ static int use_layer_libraries(const layer *l, char *msg, size_t msg_len)
     return 0;
 }
 
+/* Step 1, when the layers bring no Python: the runtime next to this executable. A runtime
+ * image keeps it in /var/runtime/<arch>/runtime beside /var/runtime/bootstrap, since Lambda
+ * mounts the function's layers over /opt. */
+static void adopt_own_runtime(layer *l)
+{
+    char own_dir[PATH_MAX];
+    const char *chosen = getenv("BOOTSTRAP_LIBPYTHON");
+    if ((chosen && *chosen) || layer_exe_dir(own_dir, sizeof(own_dir)) != 0)
+        return;
+    layer_adopt_runtime(l, own_dir);
+}
+
 /* Step 2: the first libpython that loads, in order of precedence. */
 static python *load_python(const layer *l, char *msg, size_t msg_len)
 {
@@ -125,10 +139,13 @@ static python *load_python(const layer *l, char *msg, size_t msg_len)
         if (py)
             return py;
     }
+    char own_dir[PATH_MAX] = "?";
+    layer_exe_dir(own_dir, sizeof(own_dir));
     snprintf(msg, msg_len,
              "no Python runtime found: BOOTSTRAP_LIBPYTHON is not set, %s%s has no runtime/lib/libpython3.*.so.1.0, "
-             "and the loader finds no libpython3.9 to 3.14",
-             l->arch_dir[0] ? l->arch_dir : l->root, l->arch_dir[0] ? "" : " has no per-arch layer and");
+             "nor has %s/%s (next to the bootstrap), and the loader finds no libpython3.9 to 3.14",
+             l->arch_dir[0] ? l->arch_dir : l->root, l->arch_dir[0] ? "" : " has no per-arch layer and", own_dir,
+             l->arch);
     return NULL;
 }
 
@@ -244,8 +261,11 @@ int main(int argc, char **argv)
     layer_root = (layer_root && *layer_root) ? layer_root : LAYER_DEFAULT_ROOT;
     uname(&host);
     int layer_ok = layer_arch_from_machine(host.machine, arch, sizeof(arch), msg, sizeof(msg)) == 0 &&
-                   layer_resolve(&lay, layer_root, arch, msg, sizeof(msg)) == 0 &&
-                   use_layer_libraries(&lay, msg, sizeof(msg)) == 0;
+                   layer_resolve(&lay, layer_root, arch, msg, sizeof(msg)) == 0;
+    if (layer_ok) {
+        adopt_own_runtime(&lay);
+        layer_ok = use_layer_libraries(&lay, msg, sizeof(msg)) == 0;
+    }
 
     const char *address = getenv("AWS_LAMBDA_RUNTIME_API");
     address = address && *address ? address : DEFAULT_RUNTIME_API;

@@ -155,6 +155,80 @@ static void test_site_dirs_order(void **state)
     assert_int_equal(layer_site_dirs(&l, 12, dirs, LAYER_MAX_SITE_DIRS), 2);
 }
 
+/* A runtime image: layers (here only a dependency layer) under the layer root, the Python
+ * runtime and its libraries next to the bootstrap. */
+static void test_adopts_the_runtime_next_to_the_bootstrap(void **state)
+{
+    (void)state;
+    make_dir("opt/arm64/lib");
+    make_dir("var/runtime/arm64/runtime/lib");
+    make_dir("var/runtime/arm64/lib");
+    make_file("var/runtime/arm64/runtime/lib/libpython3.13.so.1.0");
+    char opt[PATH_MAX * 2], own[PATH_MAX * 2], expected[PATH_MAX * 4], out[PATH_MAX * 4], msg[512];
+    snprintf(opt, sizeof(opt), "%s/opt", root);
+    snprintf(own, sizeof(own), "%s/var/runtime", root);
+    layer l;
+    assert_int_equal(layer_resolve(&l, opt, "arm64", msg, sizeof(msg)), 0);
+    assert_string_equal(l.libpython, "");
+    assert_int_equal(layer_adopt_runtime(&l, own), 1);
+    snprintf(expected, sizeof(expected), "%s/arm64/runtime/lib/libpython3.13.so.1.0", own);
+    assert_string_equal(l.libpython, expected);
+    snprintf(expected, sizeof(expected), "%s/arm64/runtime", own);
+    assert_string_equal(l.runtime_home, expected);
+    snprintf(expected, sizeof(expected), "%s/arm64/lib", own);
+    assert_string_equal(l.runtime_lib, expected);
+
+    /* The layers' libraries first, then the runtime's, then what Lambda set; idempotent. */
+    assert_int_equal(layer_library_path(&l, "/lib64", out, sizeof(out)), 1);
+    snprintf(expected, sizeof(expected), "%s/arm64/lib:%s/arm64/lib:/lib64", opt, own);
+    assert_string_equal(out, expected);
+    char again[PATH_MAX * 4];
+    assert_int_equal(layer_library_path(&l, out, again, sizeof(again)), 0);
+    assert_string_equal(again, out);
+}
+
+/* A runtime in the layers wins: the one next to the bootstrap is not taken, nor is a
+ * directory without a libpython. */
+static void test_layer_runtime_wins_over_its_own(void **state)
+{
+    (void)state;
+    make_dir("opt/x86_64/runtime/lib");
+    make_file("opt/x86_64/runtime/lib/libpython3.9.so.1.0");
+    make_dir("var/runtime/x86_64/runtime/lib");
+    make_file("var/runtime/x86_64/runtime/lib/libpython3.13.so.1.0");
+    make_dir("empty/x86_64/runtime/lib");
+    char opt[PATH_MAX * 2], own[PATH_MAX * 2], expected[PATH_MAX * 2], msg[512];
+    snprintf(opt, sizeof(opt), "%s/opt", root);
+    snprintf(own, sizeof(own), "%s/var/runtime", root);
+    layer l;
+    assert_int_equal(layer_resolve(&l, opt, "x86_64", msg, sizeof(msg)), 0);
+    assert_int_equal(layer_adopt_runtime(&l, own), 0);
+    snprintf(expected, sizeof(expected), "%s/x86_64/runtime/lib/libpython3.9.so.1.0", opt);
+    assert_string_equal(l.libpython, expected);
+    assert_string_equal(l.runtime_lib, "");
+
+    char empty_root[PATH_MAX * 2], empty[PATH_MAX * 2];
+    snprintf(empty_root, sizeof(empty_root), "%s/nothing", root);
+    snprintf(empty, sizeof(empty), "%s/empty", root);
+    assert_int_equal(layer_resolve(&l, empty_root, "x86_64", msg, sizeof(msg)), 0);
+    assert_int_equal(layer_adopt_runtime(&l, empty), 0);
+    assert_string_equal(l.libpython, "");
+    assert_string_equal(l.runtime_home, "");
+}
+
+static void test_exe_dir(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], expected[PATH_MAX];
+    assert_int_equal(layer_exe_dir(dir, sizeof(dir)), 0);
+    ssize_t n = readlink("/proc/self/exe", expected, sizeof(expected) - 1);
+    assert_true(n > 0);
+    expected[n] = '\0';
+    *strrchr(expected, '/') = '\0';
+    assert_string_equal(dir, expected);
+    assert_int_equal(layer_exe_dir(dir, 4), -1); /* too small: an error, not a cut path */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +238,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_finds_newest_libpython, setup, teardown),
         cmocka_unit_test_setup_teardown(test_library_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_site_dirs_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adopts_the_runtime_next_to_the_bootstrap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layer_runtime_wins_over_its_own, setup, teardown),
+        cmocka_unit_test(test_exe_dir),
     };
     return cmocka_run_group_tests_name("layer", tests, NULL, NULL);
 }
