@@ -23,11 +23,10 @@ IMAGE_OUT           = $(DIST)/image
 IMAGE_WORK          = $(BUILD)/image/py$(IMAGE_PYTHON)
 IMAGE_PYTEST       := $(IMAGE_TOOL_PYTHON) -m pytest -q -p no:cacheprovider
 # (Recursive variables: DIST and SRC_PYVERS come from fragments included after this one.)
-# The bootstrap each image carries, and the make goal that builds it: main's build for now
-# (glibc 2.34+ on x86_64: the image's Debian 12 has 2.36); the release build (zig, glibc 2.26)
-# when it is on main.
-IMAGE_BOOTSTRAP_GOAL = ARCH=$(1) bootstrap
-image_bootstrap      = $(BUILD)/$(1)/bootstrap
+# The bootstrap each image carries, and the make goal that builds it: the release build (zig,
+# glibc 2.26; mk/dist.mk), embedding the bytecode of the image's Python only.
+IMAGE_BOOTSTRAP_GOAL = release-bootstrap-$(1) DIST_CELLS=py$(IMAGE_PYTHON)-$(1)
+image_bootstrap      = $(RELEASE_OUT)/$(1)/bootstrap
 
 .PHONY: image image-layout test-image
 image:
