@@ -12,7 +12,7 @@
 
 PY311_LIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))' 2>/dev/null)
 DIFF_CELL_3.11 := 3.11:$(PYTHON):$(PY311_LIBDIR)/libpython3.11.so.1.0
-DIFF_CELL_3.14 := 3.14:$(PY314):$(PY314_PREFIX)/lib/libpython3.14.so.1.0
+DIFF_CELL_3.14 := 3.14:$(CURDIR)/$(PY314):$(CURDIR)/$(PY314_PREFIX)/lib/libpython3.14.so.1.0
 DIFF_CELLS ?= $(DIFF_CELL_3.11) $(if $(HAVE_CPYTHON_MK),$(DIFF_CELL_3.14))
 DIFF_EXTRA_CELLS ?=
 DIFF_PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider
