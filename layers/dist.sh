@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# layers/dist.sh function SRCDIR ZIP
+# layers/dist.sh function SRCDIR ZIP [LEAVE_OUT...]
 # layers/dist.sh runtime  LAYER_ROOT BOOTSTRAP ZIP
 # layers/dist.sh deps     LAYER_ROOT ZIP RUNTIME_ZIP
 #
 # Writes the deployable zips (deterministic: sorted entries, fixed mtimes, no symlinks):
-#   function  SRCDIR's files (the handler code, arch-neutral; no __pycache__)
+#   function  SRCDIR's files (the handler code, arch-neutral; no __pycache__), but the
+#             top-level entries LEAVE_OUT names (another function's directory)
 #   runtime   BOOTSTRAP as ./bootstrap (Lambda runs /opt/bootstrap when the function zip
 #             has none) + the runtime layer root (<arch>/runtime, <arch>/lib). Shared
 #             libraries the bootstrap itself needs beyond glibc (e.g. libcjson.so.1 when it
@@ -38,11 +39,16 @@ dist_check() {  # ZIP DIR
 kind=${1:-}
 case $kind in
   function)
-    [ $# -eq 3 ] || die "usage: $0 function SRCDIR ZIP"
-    src=$2 zip=$3
+    [ $# -ge 3 ] || die "usage: $0 function SRCDIR ZIP [LEAVE_OUT...]"
+    src=$2 zip=$3; shift 3
     [ -d "$src" ] || die "no directory $src"
+    prune=()
+    for p in "$@"; do
+      [ -e "$src/$p" ] || die "function: nothing named $p in $src to leave out"
+      prune+=(! -path "./$p" ! -path "./$p/*")
+    done
     mkdir -p "$TMP/stage"
-    (cd "$src" && find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 |
+    (cd "$src" && find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' ${prune[@]+"${prune[@]}"} -print0 |
        xargs -0 -r cp --parents -t "$TMP/stage")
     [ -n "$(ls -A "$TMP/stage")" ] || die "$src has no files"
     normalize_tree "$TMP/stage"

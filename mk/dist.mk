@@ -87,8 +87,9 @@ $(DIST)/runtime-%.zip: FORCE_DIST
 	DIST_STATE=$(DIST_STATE)/runtime-$*.inputs BOOTSTRAP_LIB_DIRS= DIST_CHECK='$(DIST_CHECK)' \
 	  bash layers/dist.sh runtime $(LAYERS_OUT)/src-$* $(RELEASE_OUT)/$(call layer_arch,$*)/bootstrap $@
 
+# examples/ without examples/migration, a function of its own (README: moving a function).
 $(DIST)/function.zip: layers/dist.sh $(shell find examples -type f ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null)
-	bash layers/dist.sh function examples $@
+	bash layers/dist.sh function examples $@ migration
 
 # --- checks ---------------------------------------------------------------------------------------
 check-dist: dist
