@@ -9,9 +9,10 @@
 #
 # Source: Debian bookworm's mariadb source package, whose libmariadb/ is Connector/C, built
 # alone with cmake and build/zig/bin/ARCH-cc (glibc 2.26, as the runtime zips). It needs
-# OpenSSL and zlib, linked against the runtime zip's <arch>/lib (LINK_DIR), which the layer is
-# used with: libssl.so.3 or .so.1.1 (headers from Debian's libssl-dev of the matching suite),
-# libcrypto, libz.so.1. The client plugins MySQL 8 and MariaDB need by default
+# OpenSSL, linked against the runtime zip's <arch>/lib (LINK_DIR), which the layer is used
+# with: libssl.so.3 or .so.1.1 (headers from Debian's libssl-dev of the matching suite) and
+# libcrypto; and zlib, linked in statically from the from-source runtimes' own zlib build
+# (layers/src: libz.a, -fPIC), since those runtimes ship no libz.so.1. The client plugins MySQL 8 and MariaDB need by default
 # (caching_sha2_password, sha256_password, mysql_native_password, the dialog) are built in,
 # so no plugin directory has to be set on Lambda; the ones that would need more libraries
 # (GSSAPI/Kerberos, PAM, ...) are left out.
@@ -59,13 +60,13 @@ else
   cp -a "$LINK_DIR"/. "$tmp"/ && cp -a "${rt[0]}"/usr/lib/"$triplet"/lib*.so.3 "$tmp"/ && LINK_DIR=$tmp
   ssl=3 ssl_suite=bookworm
 fi
-[ -e "$LINK_DIR/libz.so.1" ] || die "$LINK_DIR has no libz.so.1 (every runtime zip ships one)"
-# headers (never installed): OpenSSL's from that suite, zlib's from bookworm
+# zlib: the from-source runtimes' static libz.a (layers/src/recipes/zlib.sh, in the build cache)
+zlib=$(bash "$ROOT/layers/src/build.sh" zlib "$ARCH") || die "building zlib (layers/src/build.sh zlib $ARCH) failed"
+[ -f "$zlib/lib/libz.a" ] && [ -f "$zlib/include/zlib.h" ] || die "$zlib has no lib/libz.a and include/zlib.h"
+# headers (never installed): OpenSSL's from that suite
 apt_init "$ssl_suite" "$debarch"
 mapfile -t ssldev < <(pkg_fetch "$ssl_suite" "$debarch" libssl-dev)
-apt_init bookworm "$debarch"
-mapfile -t zdev < <(pkg_fetch bookworm "$debarch" zlib1g-dev)
-devs=("${ssldev[0]}" "${zdev[0]}")
+devs=("${ssldev[0]}")
 
 # (cache_build runs this in an `if`, where set -e is off: every step is checked)
 build_lib() { # DEST
@@ -73,8 +74,7 @@ build_lib() { # DEST
   mkdir -p "$b" "$dest/linklib" "$dest/.nothing" || return 1
   # only what is linked: the runtime's libraries, under the names -lssl etc. look for
   for l in ssl crypto; do ln -s "$(realpath "$LINK_DIR/lib$l.so.$ssl")" "$dest/linklib/lib$l.so" || return 1; done
-  ln -s "$(realpath "$LINK_DIR/libz.so.1")" "$dest/linklib/libz.so" || return 1
-  local inc="-I${devs[0]}/usr/include -I${devs[0]}/usr/include/$triplet -I${devs[1]}/usr/include"
+  local inc="-I${devs[0]}/usr/include -I${devs[0]}/usr/include/$triplet"
   # Nothing of this machine's: find_* looks only under an empty root, pkg-config nowhere.
   PKG_CONFIG_LIBDIR=$dest/.nothing cmake -S "$src/libmariadb" -B "$b" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$dest" -DINSTALL_LIBDIR=lib -DINSTALL_PCDIR=lib/pkgconfig -DINSTALL_INCLUDEDIR=include/mariadb \
@@ -86,7 +86,7 @@ build_lib() { # DEST
     -DCMAKE_C_FLAGS="$inc" -DCMAKE_SHARED_LINKER_FLAGS="-L$dest/linklib" \
     -DWITH_SSL=OPENSSL -DOPENSSL_INCLUDE_DIR="${devs[0]}/usr/include" \
     -DOPENSSL_SSL_LIBRARY="$dest/linklib/libssl.so" -DOPENSSL_CRYPTO_LIBRARY="$dest/linklib/libcrypto.so" \
-    -DWITH_EXTERNAL_ZLIB=ON -DZLIB_INCLUDE_DIR="${devs[1]}/usr/include" -DZLIB_LIBRARY="$dest/linklib/libz.so" \
+    -DWITH_EXTERNAL_ZLIB=ON -DZLIB_INCLUDE_DIR="$zlib/include" -DZLIB_LIBRARY="$zlib/lib/libz.a" \
     -DWITH_UNIT_TESTS=OFF -DWITH_CURL=OFF -DWITH_ICONV=OFF \
     -DCLIENT_PLUGIN_CACHING_SHA2_PASSWORD=STATIC -DCLIENT_PLUGIN_SHA256_PASSWORD=STATIC \
     -DCLIENT_PLUGIN_MYSQL_CLEAR_PASSWORD=STATIC -DCLIENT_PLUGIN_DIALOG=STATIC \
@@ -101,5 +101,5 @@ build_lib() { # DEST
   rm -rf "$b" "$dest/linklib" "$dest/.nothing" "$dest/man" "$dest/bin" "$dest"/lib/*.a
   cp "$src/version" "$dest/debian-version"
 }
-key=$(cache_key "$0" "$src/version" -- "$ARCH" "openssl $ssl" "$(cat "$ZIG/env" 2>/dev/null)")
+key=$(cache_key "$0" "$src/version" -- "$ARCH" "openssl $ssl" "$(cat "$ZIG/env" 2>/dev/null)" "$(basename "$zlib")")
 cache_build "libmariadb-$ARCH" "$key" build_lib
