@@ -40,7 +40,9 @@ dir=${dir:-$(cd "$(dirname "$0")/.." && pwd)/build/sysroot/arm64}
 [ "$system_curl" = 0 ] || system_curl=1
 
 TRIPLET=aarch64-linux-gnu
-PACKAGES=(libc6 libc6-dev linux-libc-dev libgcc-s1 libcjson1 libcjson-dev libpython3.11-dev)
+# libstdc++6: under qemu the sysroot stands in for the Lambda image's own libraries, and both
+# images have libstdc++.so.6 (data/targets/), which manylinux wheels may link (numpy's for 3.13+).
+PACKAGES=(libc6 libc6-dev linux-libc-dev libgcc-s1 libstdc++6 libcjson1 libcjson-dev libpython3.11-dev)
 [ "$system_curl" = 0 ] || PACKAGES+=(libcurl4-openssl-dev libcurl4)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
