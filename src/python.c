@@ -26,14 +26,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* src/runtime.py, embedded by src/embed.S, and its bytecode for each Python the build had
- * (mk/bootstrap.mk): pairs of (magic number + marshalled code, length), ended by NULL. */
-extern const char bootstrap_runtime_py[];
+/* The runtime's Python files, each embedded twice: its source by src/embed.S
+ * (bootstrap_<file>_py) and its bytecode for each Python the build had by mk/bootstrap.mk
+ * (bootstrap_<file>_bytecode: pairs of (magic number + marshalled code, length), ended by NULL). */
+extern const char bootstrap_runtime_py[], bootstrap_runtime_json_py[], bootstrap_runtime_logging_py[];
 typedef struct {
     const unsigned char *data;
     uint64_t len;
 } embedded_bytecode;
-extern const embedded_bytecode bootstrap_runtime_bytecode[];
+extern const embedded_bytecode bootstrap_runtime_bytecode[], bootstrap_runtime_json_bytecode[],
+    bootstrap_runtime_logging_bytecode[];
+
+typedef struct {
+    const char *name;     /* the module's name in sys.modules while it runs */
+    const char *filename; /* the file name its code carries */
+    const char *source;
+    const embedded_bytecode *bytecode;
+} embedded_module;
+
+/* What runtime.py imports (runtime_logging imports runtime_json): run first, in this order,
+ * under the names it imports them by, and out of sys.modules once runtime.py has run, so that
+ * the function finds only bootstrap_runtime there and its own modules of those names import. */
+static const embedded_module runtime_helpers[] = {
+    {"runtime_json", PYTHON_RUNTIME_DIR "runtime_json.py", bootstrap_runtime_json_py, bootstrap_runtime_json_bytecode},
+    {"runtime_logging", PYTHON_RUNTIME_DIR "runtime_logging.py", bootstrap_runtime_logging_py,
+     bootstrap_runtime_logging_bytecode},
+};
 
 /* Declared by the headers only for the 3.11+ limited API; the value is the same since 3.3. */
 #ifndef PyBUF_READ
@@ -41,6 +59,8 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
 #endif
 
 #define RUNTIME_MODULE "bootstrap_runtime"
+static const embedded_module runtime_main = {RUNTIME_MODULE, PYTHON_RUNTIME_FILENAME, bootstrap_runtime_py,
+                                             bootstrap_runtime_bytecode};
 
 #define PY_FUNCTIONS(X)                                                                                          \
     X(Py_InitializeEx)                                                                                           \
@@ -80,7 +100,9 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
     X(PyLong_FromLong)                                                                                           \
     X(PyOS_BeforeFork)                                                                                           \
     X(PyOS_AfterFork_Parent)                                                                                     \
-    X(PyOS_AfterFork_Child)
+    X(PyOS_AfterFork_Child)                                                                                      \
+    X(PyImport_GetModuleDict)                                                                                    \
+    X(PyDict_DelItemString)
 
 typedef struct {
 #define PY_DECLARE(name) __typeof__(name) *name;
@@ -388,12 +410,12 @@ static int runtime_failure(python *py, python_init_error *err, const char *what)
     return -1;
 }
 
-/* The runtime's code object: unmarshalled from the embedded bytecode for this Python when
- * there is one (compiling costs milliseconds of every cold start), else compiled. */
-static PyObject *runtime_code(python *py)
+/* A module's code object: unmarshalled from the embedded bytecode for this Python when there
+ * is one (compiling costs milliseconds of every cold start), else compiled from its source. */
+static PyObject *module_code(python *py, const embedded_module *m)
 {
     long magic = py->api.PyImport_GetMagicNumber();
-    for (const embedded_bytecode *b = bootstrap_runtime_bytecode; b->data; b++) {
+    for (const embedded_bytecode *b = m->bytecode; b->data; b++) {
         long blob_magic = (long)b->data[0] | (long)b->data[1] << 8 | (long)b->data[2] << 16 | (long)b->data[3] << 24;
         if (b->len <= 4 || blob_magic != magic)
             continue;
@@ -409,7 +431,38 @@ static PyObject *runtime_code(python *py)
         py->api.PyErr_Clear(); /* fall back to the source */
         break;
     }
-    return py->api.Py_CompileString(bootstrap_runtime_py, PYTHON_RUNTIME_FILENAME, Py_file_input);
+    return py->api.Py_CompileString(m->source, m->filename, Py_file_input);
+}
+
+/* Runs an embedded module's code as a module of that name (in sys.modules, as an import has it). */
+static PyObject *module_exec(python *py, const embedded_module *m)
+{
+    PyObject *code = module_code(py, m);
+    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(m->name, code, m->filename) : NULL;
+    py->api.Py_DecRef(code);
+    return module;
+}
+
+/* bootstrap_runtime, after the modules it imports, which then leave sys.modules (its own
+ * references keep them). */
+static PyObject *runtime_load(python *py)
+{
+    const size_t count = sizeof(runtime_helpers) / sizeof(runtime_helpers[0]);
+    for (size_t i = 0; i < count; i++) {
+        PyObject *helper = module_exec(py, &runtime_helpers[i]);
+        if (!helper)
+            return NULL;
+        py->api.Py_DecRef(helper);
+    }
+    PyObject *module = module_exec(py, &runtime_main);
+    PyObject *modules = py->api.PyImport_GetModuleDict();
+    for (size_t i = 0; module && i < count; i++) {
+        if (py->api.PyDict_DelItemString(modules, runtime_helpers[i].name) != 0) {
+            py->api.Py_DecRef(module);
+            module = NULL;
+        }
+    }
+    return module;
 }
 
 int python_start(python *py, const python_start_options *opt, python_init_error *err)
@@ -424,9 +477,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         *py->api.no_site_flag = 1;
     py->api.Py_InitializeEx(1);
 
-    PyObject *code = runtime_code(py);
-    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(RUNTIME_MODULE, code, PYTHON_RUNTIME_FILENAME) : NULL;
-    py->api.Py_DecRef(code);
+    PyObject *module = runtime_load(py);
     PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
     py->invoke = module ? py->api.PyObject_GetAttrString(module, "invoke") : NULL;
     py->shutdown = module ? py->api.PyObject_GetAttrString(module, "shutdown") : NULL;
@@ -439,7 +490,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close || !py->set_fds ||
         !py->thread_count) {
         py->api.Py_DecRef(init);
-        return runtime_failure(py, err, "loading " PYTHON_RUNTIME_FILENAME);
+        return runtime_failure(py, err, "loading " PYTHON_RUNTIME_FILENAME " and its modules");
     }
 
     py->explain_def = (PyMethodDef){"explain", explain_shared_object, METH_VARARGS, NULL};
