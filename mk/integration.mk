@@ -8,7 +8,7 @@
 #                    into a layer root: its own bootstrap (zig, glibc 2.26) and from-source
 #                    runtime (mk/dist.mk: make dist first; make check-dist runs every dist cell)
 # The x86_64/arm64/pyenv/host cells run the development bootstrap (gcc; bytecode for Debian's
-# 3.11 only: the other Pythons exercise the fallback that compiles the embedded runtime.py).
+# 3.11 only: the other Pythons exercise the fallback that compiles the embedded runtime*.py).
 
 PYENV_CELLS := $(foreach v,3.10 3.12 3.13,$(if $(wildcard $(PYENV_ROOT)/versions/$(v).*/lib/libpython$(v).so.1.0),pyenv:$(v)))
 INTEGRATION_CELLS ?= x86_64:3.9 x86_64:3.11 arm64:3.9 arm64:3.11 $(PYENV_CELLS)

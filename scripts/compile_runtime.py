@@ -1,4 +1,5 @@
-"""Compiles src/runtime.py for the interpreter running this script, for embedding.
+"""Compiles one of the runtime's Python files (src/runtime.py and the modules it imports,
+runtime_json.py and runtime_logging.py) for the interpreter running this script, for embedding.
 
 Output: the 4-byte magic number of that Python's bytecode, then the marshalled code object.
 Compiling the runtime at every cold start would cost milliseconds; unmarshalling costs
@@ -6,7 +7,7 @@ well under one. The bootstrap falls back to compiling the embedded source for a 
 whose bytecode was not built in.
 
 Smaller is faster to unmarshal at every cold start, so the code is compiled without
-docstrings (optimize=2: runtime.py has no assert statements, and relies on no docstring) and,
+docstrings (optimize=2: the files have no assert statements, and rely on no docstring) and,
 from 3.11, without column positions (-X no_debug_ranges, passed by mk/bootstrap.mk: the
 runtime's own frames never reach a user's stack trace): 64 KB -> 54 KB for 3.11.
 Usage: python3.X -I -S -X no_debug_ranges scripts/compile_runtime.py SOURCE FILENAME OUTPUT
