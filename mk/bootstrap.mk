@@ -26,23 +26,19 @@ SRCS := src/main.c src/serve.c src/invocation.c src/runtime_api.c src/extension.
         $(sort $(wildcard src/doctor*.c))
 OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o $(OUT)/obj/bytecode.o
 
-# The runtime's Python files: runtime.py and the modules it imports (python.c loads them in
-# that order, under these names). Each is embedded as source (src/embed.S, one -D per file) and
-# precompiled by each Python in BYTECODE_PYTHONS (bytecode is the same on every CPU); python.c
-# picks the bytecode whose magic number matches the loaded libpython, and compiles the
-# embedded source for any other Python (a few ms more at its cold starts). Their code carries
-# the file name <bootstrap>/<file>.py (PYTHON_RUNTIME_DIR in include/python.h).
-RUNTIME_MODULES := runtime runtime_json runtime_logging
-RUNTIME_SOURCES := $(RUNTIME_MODULES:%=src/%.py)
+# The runtime's Python files: runtime.py and the modules it imports. Each is embedded as source
+# (src/embed.S, one -D per file), and all of them precompiled by each Python in BYTECODE_PYTHONS
+# into one blob for that Python (bytecode is the same on every CPU); python.c picks the blob
+# whose magic number matches the loaded libpython, and compiles the embedded sources for any
+# other Python (a few ms more at its cold starts). Their code carries the file name
+# <bootstrap>/<file>.py (PYTHON_RUNTIME_DIR in include/python.h), which keys it in the blob.
+RUNTIME_SOURCES := src/runtime.py src/runtime_json.py src/runtime_logging.py
 RUNTIME_SOURCE_DEFS := -DRUNTIME_PY='"src/runtime.py"' -DRUNTIME_JSON_PY='"src/runtime_json.py"' \
                        -DRUNTIME_LOGGING_PY='"src/runtime_logging.py"'
 RUNTIME_DIR := <bootstrap>/
 BYTECODE_PYTHONS ?= /usr/bin/python3.11
 BYTECODE_VERSIONS = $(sort $(foreach p,$(BYTECODE_PYTHONS),$(lastword $(subst /python, ,$(p)))))
-BYTECODE_BINS = $(foreach v,$(BYTECODE_VERSIONS),$(foreach m,$(RUNTIME_MODULES),$(OUT)/gen/$(m)-$(v).bin))
-# For $(OUT)/gen/<module>-<version>.bin: the module, and the Python that compiles it.
-bytecode_module = $(firstword $(subst -, ,$(1)))
-bytecode_python = $(firstword $(filter %/python$(lastword $(subst -, ,$(1))),$(BYTECODE_PYTHONS)))
+BYTECODE_BINS = $(foreach v,$(BYTECODE_VERSIONS),$(OUT)/gen/runtime-$(v).bin)
 
 # -Wno-format-truncation: messages are cut to their buffers on purpose; paths are
 # checked where truncation would matter (layer.c).
@@ -163,10 +159,10 @@ $(OUT)/obj/embed.o: src/embed.S $(RUNTIME_SOURCES) mk/bootstrap.mk
 	$(CC_$(ARCH)) -c $(RUNTIME_SOURCE_DEFS) $< -o $@
 
 # (the interpreter is a prerequisite: a rebuilt Python recompiles its bytecode)
-$(OUT)/gen/%.bin: src/$$(call bytecode_module,$$*).py scripts/compile_runtime.py $$(call bytecode_python,$$*)
+$(OUT)/gen/runtime-%.bin: $(RUNTIME_SOURCES) scripts/compile_runtime.py $$(firstword $$(filter %/python$$*,$$(BYTECODE_PYTHONS)))
 	@mkdir -p $(dir $@)
-	$(call bytecode_python,$*) -I -S -X no_debug_ranges scripts/compile_runtime.py \
-	  src/$(call bytecode_module,$*).py '$(RUNTIME_DIR)$(call bytecode_module,$*).py' $@
+	$(firstword $(filter %/python$*,$(BYTECODE_PYTHONS))) -I -S -X no_debug_ranges scripts/compile_runtime.py \
+	  $@ '$(RUNTIME_DIR)' $(RUNTIME_SOURCES)
 
 # Which Pythons this build embeds, rewritten only when the list changes (bytecode.S follows).
 $(OUT)/gen/bytecode.list: FORCE_BYTECODE
@@ -174,23 +170,19 @@ $(OUT)/gen/bytecode.list: FORCE_BYTECODE
 	@echo '$(BYTECODE_PYTHONS)' | cmp -s - $@ || echo '$(BYTECODE_PYTHONS)' > $@
 .PHONY: FORCE_BYTECODE
 
-# One table of (pointer, length) pairs per module, ended by a null pointer:
-# bootstrap_<module>_bytecode. Each Python's blobs sit together in a 64 KiB window of their own:
-# only those that fit the Python are read, and fault-around would otherwise map the other
-# Pythons' too (~100 KB more RSS).
+# A table of (pointer, length) pairs, ended by a null pointer: bootstrap_runtime_bytecode.
+# Each blob gets a 64 KiB window of its own: only the one that fits the Python is read, and
+# fault-around would otherwise map its neighbours too (~100 KB more RSS).
 $(OUT)/gen/bytecode.S: $(BYTECODE_BINS) $(OUT)/gen/bytecode.list mk/bootstrap.mk
 	@mkdir -p $(dir $@)
 	@{ echo '    .section .rodata'; \
-	  for v in $(BYTECODE_VERSIONS); do n=$$(echo $$v | tr . _); echo '    .balign 65536'; \
-	    for m in $(RUNTIME_MODULES); do \
-	      printf '%s_%s:\n    .incbin "%s"\n%s_%s_end:\n' $$m $$n $(OUT)/gen/$$m-$$v.bin $$m $$n; done; done; \
-	  echo '    .section .data.rel.ro, "aw"'; echo '    .balign 8'; \
-	  for m in $(RUNTIME_MODULES); do \
-	    printf '    .global bootstrap_%s_bytecode\n    .hidden bootstrap_%s_bytecode\nbootstrap_%s_bytecode:\n' $$m $$m $$m; \
-	    for v in $(BYTECODE_VERSIONS); do n=$$(echo $$v | tr . _); \
-	      printf '    .quad %s_%s, %s_%s_end - %s_%s\n' $$m $$n $$m $$n $$m $$n; done; \
-	    echo '    .quad 0, 0'; done; \
-	  echo '    .section .note.GNU-stack, "", %progbits'; } > $@
+	  for v in $(BYTECODE_VERSIONS); do n=$$(echo $$v | tr . _); \
+	    printf '    .balign 65536\nbytecode_%s:\n    .incbin "%s"\nbytecode_%s_end:\n' $$n $(OUT)/gen/runtime-$$v.bin $$n; done; \
+	  echo '    .section .data.rel.ro, "aw"'; echo '    .balign 8'; echo '    .global bootstrap_runtime_bytecode'; \
+	  echo '    .hidden bootstrap_runtime_bytecode'; echo 'bootstrap_runtime_bytecode:'; \
+	  for v in $(BYTECODE_VERSIONS); do n=$$(echo $$v | tr . _); \
+	    printf '    .quad bytecode_%s, bytecode_%s_end - bytecode_%s\n' $$n $$n $$n; done; \
+	  echo '    .quad 0, 0'; echo '    .section .note.GNU-stack, "", %progbits'; } > $@
 
 $(OUT)/obj/bytecode.o: $(OUT)/gen/bytecode.S
 	@mkdir -p $(dir $@)
