@@ -68,6 +68,9 @@ def exercise():
     hashlib.blake2b(b"x")
     for mod in (zlib, bz2, lzma):
         assert mod.decompress(mod.compress(b"x" * 100)) == b"x" * 100
+    if sys.version_info >= (3, 14):  # compression.zstd: _zstd, linked with libzstd.a
+        from compression import zstd
+        assert zstd.decompress(zstd.compress(b"x" * 100)) == b"x" * 100
     uuid.uuid4()
     tls = tls_handshake()
     return "%s (%s handshake), sqlite %s, %s" % (

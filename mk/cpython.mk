@@ -9,7 +9,7 @@
 #   make src-layer-py3.13-arm64   layers/build/src-py3.13-arm64: the runtime layer
 #                                 (<arch>/runtime/, <arch>/lib/), checked and verified
 #   make src-layers               every cell of SRC_PYVERS x SRC_ARCHS (slow: see layers/README.md)
-#   make src-lib-openssl-arm64    one library (zlib bzip2 xz libffi expat sqlite uuid mpdecimal openssl)
+#   make src-lib-openssl-arm64    one library (zlib bzip2 xz libffi expat sqlite uuid mpdecimal zstd openssl)
 #   make test-src-layers          the src-layers of SRC_TEST_PYVERS (built), and verify.sh again on
 #                                 every other cell already in the cache (NOT RUN: the others)
 #
@@ -25,7 +25,7 @@
 SRC_PYVERS      := 3.9 3.11 3.13 3.14
 SRC_ARCHS       := x86_64 arm64
 SRC_TEST_PYVERS ?= 3.14
-SRC_LIBS        := zlib bzip2 xz libffi expat sqlite uuid mpdecimal openssl
+SRC_LIBS        := zlib bzip2 xz libffi expat sqlite uuid mpdecimal zstd openssl
 SRC_LAYER_NAMES := $(foreach p,$(SRC_PYVERS),$(foreach a,$(SRC_ARCHS),src-py$(p)-$(a)))
 SRC_LAYER_DIRS  := $(addprefix layers/build/,$(SRC_LAYER_NAMES))
 CPYTHON_OUT     := $(BUILD)/cpython

@@ -5,7 +5,7 @@
 #                                 $ORIGIN/../lib:$ORIGIN/../../lib (libpython, then lib/)
 #   runtime/lib/libpython3.X.so.1.0, runtime/lib/python3.X/ (with _sysconfigdata), runtime/include/
 #   lib/                          libssl.so.3, libcrypto.so.3 (the only shared dependencies;
-#                                 zlib, bz2, xz, libffi, expat, sqlite3, libuuid, mpdecimal are
+#                                 zlib, bz2, xz, libffi, expat, sqlite3, libuuid, mpdecimal, zstd are
 #                                 linked statically into their one module each)
 # Modules left out on purpose: layers/src/not-built.txt. Stripped.
 RECIPE_DEPS="zlib bzip2 xz libffi expat sqlite uuid openssl"
@@ -14,7 +14,8 @@ RECIPE_FILES="$SRC_DIR/not-built.txt $SRC_DIR/rpath.py"
 PYVER=${COMPONENT#python}
 case $PYVER in
   3.9|3.11) ;;
-  *) RECIPE_DEPS="$RECIPE_DEPS mpdecimal" ;;   # 3.13+: the bundled libmpdec is deprecated
+  3.13) RECIPE_DEPS="$RECIPE_DEPS mpdecimal" ;;    # 3.13+: the bundled libmpdec is deprecated
+  *) RECIPE_DEPS="$RECIPE_DEPS mpdecimal zstd" ;;  # 3.14+: compression.zstd (_zstd)
 esac
 
 # configure answers: functions newer than the glibc floor that a compile-only check would
