@@ -1,6 +1,7 @@
 /*
  * python: loading libpython with dlopen, starting the interpreter, and handing each
- * invocation to the Python half of the runtime (src/runtime.py, embedded at build time).
+ * invocation to the Python half of the runtime (src/runtime.py and the modules it imports,
+ * embedded at build time).
  *
  * libpython is never linked: it is dlopen()ed RTLD_NOW|RTLD_GLOBAL (extension modules
  * such as _json resolve their Py* symbols against it) and used only through the stable
@@ -16,8 +17,11 @@
 
 typedef struct python python;
 
-/* The file name runtime.py's code carries: tracebacks drop the frames that have it. */
-#define PYTHON_RUNTIME_FILENAME "<bootstrap>/runtime.py"
+/* Where the runtime's Python files say they are (<bootstrap>/runtime.py, runtime_json.py,
+ * runtime_logging.py: mk/bootstrap.mk compiles them with these names): tracebacks drop the
+ * frames of every file under it. */
+#define PYTHON_RUNTIME_DIR "<bootstrap>/"
+#define PYTHON_RUNTIME_FILENAME PYTHON_RUNTIME_DIR "runtime.py"
 
 /* Looks at a shared object that failed to load and returns a sentence about what is wrong
  * with it (wrong arch, wrong Python, glibc too new, missing dependency), or 0 when it

@@ -26,10 +26,16 @@ SRCS := src/main.c src/serve.c src/invocation.c src/runtime_api.c src/extension.
         $(sort $(wildcard src/doctor*.c))
 OBJS = $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/embed.o $(OUT)/obj/bytecode.o
 
-# src/runtime.py precompiled by each Python in BYTECODE_PYTHONS (bytecode is the same on every
-# CPU); python.c picks the one whose magic number matches the loaded libpython, and compiles
-# the embedded source for any other Python (a few ms more at its cold starts).
-RUNTIME_FILENAME := <bootstrap>/runtime.py
+# The runtime's Python files: runtime.py and the modules it imports. Each is embedded as source
+# (src/embed.S, one -D per file), and all of them precompiled by each Python in BYTECODE_PYTHONS
+# into one blob for that Python (bytecode is the same on every CPU); python.c picks the blob
+# whose magic number matches the loaded libpython, and compiles the embedded sources for any
+# other Python (a few ms more at its cold starts). Their code carries the file name
+# <bootstrap>/<file>.py (PYTHON_RUNTIME_DIR in include/python.h), which keys it in the blob.
+RUNTIME_SOURCES := src/runtime.py src/runtime_json.py src/runtime_logging.py
+RUNTIME_SOURCE_DEFS := -DRUNTIME_PY='"src/runtime.py"' -DRUNTIME_JSON_PY='"src/runtime_json.py"' \
+                       -DRUNTIME_LOGGING_PY='"src/runtime_logging.py"'
+RUNTIME_DIR := <bootstrap>/
 BYTECODE_PYTHONS ?= /usr/bin/python3.11
 BYTECODE_VERSIONS = $(sort $(foreach p,$(BYTECODE_PYTHONS),$(lastword $(subst /python, ,$(p)))))
 BYTECODE_BINS = $(foreach v,$(BYTECODE_VERSIONS),$(OUT)/gen/runtime-$(v).bin)
@@ -148,14 +154,15 @@ $(OUT)/obj/%.o: src/%.c | $(DEPS_STAMP) $(CURL_DEP) $(CJSON_STAMP_$(ARCH)) $(SYS
 	@mkdir -p $(dir $@)
 	$(CC_$(ARCH)) $(BOOTSTRAP_CFLAGS) -c $< -o $@
 
-$(OUT)/obj/embed.o: src/embed.S src/runtime.py
+$(OUT)/obj/embed.o: src/embed.S $(RUNTIME_SOURCES) mk/bootstrap.mk
 	@mkdir -p $(dir $@)
-	$(CC_$(ARCH)) -c -DRUNTIME_PY='"src/runtime.py"' $< -o $@
+	$(CC_$(ARCH)) -c $(RUNTIME_SOURCE_DEFS) $< -o $@
 
 # (the interpreter is a prerequisite: a rebuilt Python recompiles its bytecode)
-$(OUT)/gen/runtime-%.bin: src/runtime.py scripts/compile_runtime.py $$(firstword $$(filter %/python$$*,$$(BYTECODE_PYTHONS)))
+$(OUT)/gen/runtime-%.bin: $(RUNTIME_SOURCES) scripts/compile_runtime.py $$(firstword $$(filter %/python$$*,$$(BYTECODE_PYTHONS)))
 	@mkdir -p $(dir $@)
-	$(firstword $(filter %/python$*,$(BYTECODE_PYTHONS))) -I -S -X no_debug_ranges scripts/compile_runtime.py src/runtime.py '$(RUNTIME_FILENAME)' $@
+	$(firstword $(filter %/python$*,$(BYTECODE_PYTHONS))) -I -S -X no_debug_ranges scripts/compile_runtime.py \
+	  $@ '$(RUNTIME_DIR)' $(RUNTIME_SOURCES)
 
 # Which Pythons this build embeds, rewritten only when the list changes (bytecode.S follows).
 $(OUT)/gen/bytecode.list: FORCE_BYTECODE

@@ -8,7 +8,7 @@
 #                    into a layer root: its own bootstrap (zig, glibc 2.26) and from-source
 #                    runtime (mk/dist.mk: make dist first; make check-dist runs every dist cell)
 # The x86_64/arm64/pyenv/host cells run the development bootstrap (gcc; bytecode for Debian's
-# 3.11 only: the other Pythons exercise the fallback that compiles the embedded runtime.py).
+# 3.11 only: the other Pythons exercise the fallback that compiles the embedded runtime*.py).
 
 # The pyenv cells are not part of make test: what a machine's pyenv holds is not something the
 # project installs (make test-integration INTEGRATION_CELLS="$(PYENV_CELLS)" runs them by hand).

@@ -204,8 +204,7 @@ static int frame_parse(const char *s, size_t n, frame *f)
 
 static int frame_is_runtime(const frame *f)
 {
-    size_t n = length_of(PYTHON_RUNTIME_FILENAME);
-    return f->file_len == n && starts_with(f->file, f->file_len, PYTHON_RUNTIME_FILENAME);
+    return starts_with(f->file, f->file_len, PYTHON_RUNTIME_DIR);
 }
 
 /* The user's frames of the traceback, oldest first (faulthandler writes the newest first). */

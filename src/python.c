@@ -26,14 +26,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* src/runtime.py, embedded by src/embed.S, and its bytecode for each Python the build had
- * (mk/bootstrap.mk): pairs of (magic number + marshalled code, length), ended by NULL. */
-extern const char bootstrap_runtime_py[];
+/* The runtime's Python files: each one's source, embedded by src/embed.S (bootstrap_<file>_py),
+ * and, for each Python the build had, the bytecode of them all (mk/bootstrap.mk): pairs of
+ * (magic number + a marshalled dict of code objects by file name, length), ended by NULL. */
+extern const char bootstrap_runtime_py[], bootstrap_runtime_json_py[], bootstrap_runtime_logging_py[];
 typedef struct {
     const unsigned char *data;
     uint64_t len;
 } embedded_bytecode;
 extern const embedded_bytecode bootstrap_runtime_bytecode[];
+
+typedef struct {
+    const char *name;     /* the module's name in sys.modules while it runs */
+    const char *filename; /* the file name its code carries: its key in the bytecode's dict */
+    const char *source;
+} embedded_module;
+
+/* What runtime.py imports (runtime_logging imports runtime_json): run first, in this order,
+ * under the names it imports them by, and out of sys.modules once runtime.py has run, so that
+ * the function finds only bootstrap_runtime there and its own modules of those names import. */
+static const embedded_module runtime_helpers[] = {
+    {"runtime_json", PYTHON_RUNTIME_DIR "runtime_json.py", bootstrap_runtime_json_py},
+    {"runtime_logging", PYTHON_RUNTIME_DIR "runtime_logging.py", bootstrap_runtime_logging_py},
+};
 
 /* Declared by the headers only for the 3.11+ limited API; the value is the same since 3.3. */
 #ifndef PyBUF_READ
@@ -41,6 +56,7 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
 #endif
 
 #define RUNTIME_MODULE "bootstrap_runtime"
+static const embedded_module runtime_main = {RUNTIME_MODULE, PYTHON_RUNTIME_FILENAME, bootstrap_runtime_py};
 
 #define PY_FUNCTIONS(X)                                                                                          \
     X(Py_InitializeEx)                                                                                           \
@@ -80,7 +96,16 @@ extern const embedded_bytecode bootstrap_runtime_bytecode[];
     X(PyLong_FromLong)                                                                                           \
     X(PyOS_BeforeFork)                                                                                           \
     X(PyOS_AfterFork_Parent)                                                                                     \
-    X(PyOS_AfterFork_Child)
+    X(PyOS_AfterFork_Child)                                                                                      \
+    X(PyImport_GetModuleDict)                                                                                    \
+    X(PyDict_DelItemString)                                                                                      \
+    X(PyImport_AddModule)                                                                                        \
+    X(PyModule_GetDict)                                                                                          \
+    X(PyUnicode_DecodeFSDefault)                                                                                 \
+    X(PyDict_SetItemString)                                                                                      \
+    X(PyEval_GetBuiltins)                                                                                        \
+    X(PyEval_EvalCode)                                                                                           \
+    X(PyDict_GetItemString)
 
 typedef struct {
 #define PY_DECLARE(name) __typeof__(name) *name;
@@ -388,9 +413,9 @@ static int runtime_failure(python *py, python_init_error *err, const char *what)
     return -1;
 }
 
-/* The runtime's code object: unmarshalled from the embedded bytecode for this Python when
- * there is one (compiling costs milliseconds of every cold start), else compiled. */
-static PyObject *runtime_code(python *py)
+/* The embedded bytecode for this Python's magic number, unmarshalled (compiling the runtime costs
+ * milliseconds of every cold start): a dict of code objects by file name, or NULL. */
+static PyObject *bytecode_load(python *py)
 {
     long magic = py->api.PyImport_GetMagicNumber();
     for (const embedded_bytecode *b = bootstrap_runtime_bytecode; b->data; b++) {
@@ -400,16 +425,71 @@ static PyObject *runtime_code(python *py)
         PyObject *marshal = py->api.PyImport_ImportModule("marshal");
         PyObject *loads = marshal ? py->api.PyObject_GetAttrString(marshal, "loads") : NULL;
         PyObject *data = py->api.PyMemoryView_FromMemory((char *)b->data + 4, (Py_ssize_t)(b->len - 4), PyBUF_READ);
-        PyObject *code = (loads && data) ? py->api.PyObject_CallFunctionObjArgs(loads, data, NULL) : NULL;
+        PyObject *codes = (loads && data) ? py->api.PyObject_CallFunctionObjArgs(loads, data, NULL) : NULL;
         py->api.Py_DecRef(data);
         py->api.Py_DecRef(loads);
         py->api.Py_DecRef(marshal);
-        if (code)
-            return code;
-        py->api.PyErr_Clear(); /* fall back to the source */
+        if (codes)
+            return codes;
+        py->api.PyErr_Clear(); /* fall back to the sources */
         break;
     }
-    return py->api.Py_CompileString(bootstrap_runtime_py, PYTHON_RUNTIME_FILENAME, Py_file_input);
+    return NULL;
+}
+
+/* A module's code object: from `codes` (the bytecode, or NULL), else compiled from its source. */
+static PyObject *module_code(python *py, const embedded_module *m, PyObject *codes)
+{
+    PyObject *code = codes ? py->api.PyDict_GetItemString(codes, m->filename) : NULL;
+    if (code) {
+        py->api.Py_IncRef(code);
+        return code;
+    }
+    return py->api.Py_CompileString(m->source, m->filename, Py_file_input);
+}
+
+/* A module runtime.py imports, run in a module of its name in sys.modules (where the import
+ * finds it) with __file__ set: without the spec and loader PyImport_ExecCodeModuleEx would
+ * also build, which cost more than the rest of it. Returns 0, or -1 with the error set. */
+static int helper_exec(python *py, const embedded_module *m, PyObject *code)
+{
+    PyObject *module = py->api.PyImport_AddModule(m->name);
+    PyObject *globals = module ? py->api.PyModule_GetDict(module) : NULL;
+    PyObject *file = globals ? py->api.PyUnicode_DecodeFSDefault(m->filename) : NULL;
+    PyObject *result = NULL;
+    /* (3.9 gives code run in globals without __builtins__ nothing but None) */
+    if (file && py->api.PyDict_SetItemString(globals, "__builtins__", py->api.PyEval_GetBuiltins()) == 0 &&
+        py->api.PyDict_SetItemString(globals, "__file__", file) == 0)
+        result = py->api.PyEval_EvalCode(code, globals, globals);
+    py->api.Py_DecRef(file);
+    py->api.Py_DecRef(result);
+    return result ? 0 : -1;
+}
+
+/* bootstrap_runtime, after the modules it imports, which then leave sys.modules (its own
+ * references keep them). */
+static PyObject *runtime_load(python *py)
+{
+    PyObject *codes = bytecode_load(py);
+    const size_t count = sizeof(runtime_helpers) / sizeof(runtime_helpers[0]);
+    int ok = 1;
+    for (size_t i = 0; ok && i < count; i++) {
+        PyObject *code = module_code(py, &runtime_helpers[i], codes);
+        ok = code && helper_exec(py, &runtime_helpers[i], code) == 0;
+        py->api.Py_DecRef(code);
+    }
+    PyObject *code = ok ? module_code(py, &runtime_main, codes) : NULL;
+    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(runtime_main.name, code, runtime_main.filename) : NULL;
+    py->api.Py_DecRef(code);
+    py->api.Py_DecRef(codes);
+    PyObject *modules = py->api.PyImport_GetModuleDict();
+    for (size_t i = 0; module && i < count; i++) {
+        if (py->api.PyDict_DelItemString(modules, runtime_helpers[i].name) != 0) {
+            py->api.Py_DecRef(module);
+            module = NULL;
+        }
+    }
+    return module;
 }
 
 int python_start(python *py, const python_start_options *opt, python_init_error *err)
@@ -424,9 +504,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
         *py->api.no_site_flag = 1;
     py->api.Py_InitializeEx(1);
 
-    PyObject *code = runtime_code(py);
-    PyObject *module = code ? py->api.PyImport_ExecCodeModuleEx(RUNTIME_MODULE, code, PYTHON_RUNTIME_FILENAME) : NULL;
-    py->api.Py_DecRef(code);
+    PyObject *module = runtime_load(py);
     PyObject *init = module ? py->api.PyObject_GetAttrString(module, "init") : NULL;
     py->invoke = module ? py->api.PyObject_GetAttrString(module, "invoke") : NULL;
     py->shutdown = module ? py->api.PyObject_GetAttrString(module, "shutdown") : NULL;
@@ -439,7 +517,7 @@ int python_start(python *py, const python_start_options *opt, python_init_error 
     if (!init || !py->invoke || !py->shutdown || !py->stream_next || !py->stream_close || !py->set_fds ||
         !py->thread_count) {
         py->api.Py_DecRef(init);
-        return runtime_failure(py, err, "loading " PYTHON_RUNTIME_FILENAME);
+        return runtime_failure(py, err, "loading " PYTHON_RUNTIME_FILENAME " and its modules");
     }
 
     py->explain_def = (PyMethodDef){"explain", explain_shared_object, METH_VARARGS, NULL};

@@ -1,9 +1,11 @@
-"""The Python half of bootstrap: handler import, event dispatch, context and logging.
+"""The Python half of bootstrap: handler import, event dispatch, context and streaming.
 
 The C side (src/python.c) calls init() once and invoke() per event; everything here
 behaves as the managed Python runtime (awslambdaric) does. Start-up cost matters, so only
 builtin modules are imported up front (posix rather than os, _json rather than json):
 json, traceback, os and logging support are loaded the first time they are needed.
+JSON is in runtime_json.py, the log in runtime_logging.py: python.c embeds and loads them
+with this file, and they are not in sys.modules once it has run.
 """
 
 import gc
@@ -11,8 +13,13 @@ import posix
 import sys
 import time
 
-# Frames from this file are dropped from the stack traces users see.
-_RUNTIME_FILE = __file__
+import runtime_json
+import runtime_logging
+from runtime_json import bytes_keys_decoded, json_dumps, json_loads, safe_json_dumps
+from runtime_logging import log_error
+
+# Frames from the runtime's files are dropped from the stack traces users see.
+_RUNTIME_FILES = (__file__, runtime_json.__file__, runtime_logging.__file__)
 
 _CONTENT_TYPE_JSON = "application/json"
 _JSON_BYTES = b"application/json"
@@ -31,11 +38,6 @@ _MARSHAL_ERROR = "Runtime.MarshalError"
 _UNMARSHAL_ERROR = "Runtime.UnmarshalError"
 _CONTEXT_UNMARSHAL_ERROR = "Runtime.LambdaContextUnmarshalError"
 
-_ERROR_LOG_LINE_TERMINATE = "\r"
-_ERROR_LOG_INDENT = "\u00a0"
-_LOG_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
-# JSON records and JSON error lines: whole seconds (awslambdaric 4.2's _DATETIME_FORMAT).
-_JSON_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # awslambdaric 4.2.2's lambda_unhandled_exception_warning_message, word for word.
 _UNHANDLED_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
@@ -84,248 +86,6 @@ def unsetenv(name):
     _environ_bytes.pop(key, None)
 
 
-_log_format_json = (getenv("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
-_log_level = {None: "", "TRACE": "DEBUG"}.get(
-    getenv("AWS_LAMBDA_LOG_LEVEL"), getenv("AWS_LAMBDA_LOG_LEVEL") or ""
-).upper()
-# Python 3.12+ managed runtimes write non-ASCII characters as they are.
-_ensure_ascii = sys.version_info < (3, 12)
-
-_current_request_id = None
-_current_tenant_id = None
-
-
-# --- JSON through the _json accelerator (import json costs ~10 ms of start-up) --------
-
-_INFINITY = float("inf")
-
-
-class _DecoderSettings:
-    """What _json.make_scanner reads: json.JSONDecoder's defaults, but NaN and Infinity
-    refused as simplejson.loads (awslambdaric's) refuses them."""
-
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    memo = None
-
-    @staticmethod
-    def parse_constant(name):
-        raise _Constant(name)
-
-
-class _Constant(Exception):
-    """NaN, Infinity or -Infinity in an event: simplejson 4 refuses them."""
-
-
-_scan_once = None  # set by _load_json
-_WHITESPACE = " \t\n\r"
-_CONSTANTS = _BRACKETS = None  # set by _scanning_patterns, for the first malformed event
-
-
-def _scanning_patterns():
-    """Patterns that skip JSON strings; compiled when first needed (re costs start-up time)."""
-    global _CONSTANTS, _BRACKETS
-    if _CONSTANTS is None:
-        import re
-
-        string = r'"(?:[^"\\]|\\.)*"'
-        _CONSTANTS = re.compile(string + r"|(-?Infinity|NaN)")
-        _BRACKETS = re.compile(string + r"|[][{}]")
-
-
-class JSONDecodeError(ValueError):
-    """simplejson's decode error (awslambdaric decodes events with simplejson): the same
-    messages, a range for "Extra data"."""
-
-    def __init__(self, msg, doc, pos, end=None):
-        where = "line %d column %d" % _line_column(doc, pos)
-        if end is None:
-            text = "%s: %s (char %d)" % (msg, where, pos)
-        else:
-            text = "%s: %s - line %d column %d (char %d - %d)" % ((msg, where) + _line_column(doc, end) + (pos, end))
-        super().__init__(text)
-        self.msg, self.doc, self.pos, self.end = msg, doc, pos, end
-
-
-def _line_column(doc, pos):
-    line = doc.count("\n", 0, pos) + 1
-    return line, pos - doc.rfind("\n", 0, pos)
-
-
-def _before(doc, pos):
-    """Index of the last non-whitespace character before pos (-1: none)."""
-    return len(doc[:pos].rstrip(_WHITESPACE)) - 1
-
-
-def _innermost(doc, pos):
-    """The innermost bracket open at pos, "[" or "{" (strings skipped)."""
-    stack = []
-    _scanning_patterns()
-    for m in _BRACKETS.finditer(doc, 0, pos):
-        c = m.group()
-        if c in "[{":
-            stack.append(c)
-        elif c in "]}" and stack:
-            stack.pop()
-    return stack[-1] if stack else ""
-
-
-def _simplejson_error(msg, doc, pos):
-    """Turns the stdlib scanner's decode error into simplejson's for the same input."""
-    prev = _before(doc, pos)
-    after_comma = prev >= 0 and doc[prev] == ","
-    if msg == "Expecting value":
-        if after_comma and doc[pos:pos + 1] == "]":
-            return JSONDecodeError("Illegal trailing comma before end of array", doc, prev)
-        if pos >= len(doc) and prev >= 0 and doc[prev] == "[":
-            msg += " or ']'"
-    if msg == "Expecting property name enclosed in double quotes":
-        if after_comma and doc[pos:pos + 1] == "}":
-            return JSONDecodeError("Illegal trailing comma before end of object", doc, prev)
-        if not after_comma:
-            msg += " or '}'"
-    elif msg == "Expecting ',' delimiter":
-        msg += " or ']'" if _innermost(doc, pos) == "[" else " or '}'"
-    elif msg == "Invalid control character at":
-        msg = "Invalid control character %r at" % doc[pos]
-    elif msg == "Invalid \\escape":
-        return JSONDecodeError("Invalid \\X escape sequence %r" % doc[pos + 1:pos + 2], doc, pos + 1)
-    elif msg == "Invalid \\uXXXX escape":
-        return JSONDecodeError("Invalid \\uXXXX escape sequence", doc, pos - 1)
-    return JSONDecodeError(msg, doc, pos)
-
-
-def json_loads(text):
-    """simplejson.loads(text) (awslambdaric's) for a str, through the stdlib's scanner: the
-    same results and error messages; NaN and Infinity are refused, as simplejson 4 does."""
-    if _scan_once is None:
-        _load_json()
-    # A BOM is skipped; positions still count it (simplejson's).
-    bom = 1 if text.startswith("\ufeff") else 0
-    start = len(text) - len(text[bom:].lstrip(_WHITESPACE))
-    try:
-        value, end = _scan_once(text, start)
-    except StopIteration as err:
-        raise _simplejson_error("Expecting value", text, err.value) from None
-    except _Constant:
-        # The scanner does not say where: the first constant outside a string is the one.
-        _scanning_patterns()
-        at = next(m.start(1) for m in _CONSTANTS.finditer(text) if m.group(1))
-        raise JSONDecodeError("Expecting value", text, at) from None
-    except RecursionError as err:
-        raise RecursionError(str(err).replace(" from a unicode string", " from a string")) from None
-    except SystemError:
-        # _json builds its error from json.decoder.JSONDecodeError, but only when json.decoder
-        # is already imported; without it the scanner fails with no exception set.
-        if "json.decoder" in sys.modules:
-            raise
-        import json.decoder  # noqa: F401
-
-        return json_loads(text)
-    except ValueError as err:
-        if type(err).__name__ != "JSONDecodeError":
-            raise
-        raise _simplejson_error(err.msg, text, err.pos) from None
-    if end != len(text) and text[end:].lstrip(_WHITESPACE):
-        end = len(text) - len(text[end:].lstrip(_WHITESPACE))
-        raise JSONDecodeError("Extra data", text, end, len(text))
-    return value
-
-
-class _HasDecimal(Exception):
-    pass
-
-
-def _not_serializable(o):
-    if isinstance(o, bytes):  # simplejson (awslambdaric's encoder) writes bytes as UTF-8 text
-        return o.decode("utf-8")
-    if "decimal" in sys.modules and isinstance(o, sys.modules["decimal"].Decimal):
-        raise _HasDecimal()
-    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
-
-
-_json = _encode_string = _encoder = None  # set by _load_json
-
-
-_markers = {}  # the encoder's circular-reference bookkeeping; empty between calls
-
-
-def _load_json():
-    """Imports the accelerator at the first event, not during init: its millisecond is then
-    off the path to the first /next (and an init that fails never pays it)."""
-    global _json, _scan_once, _encode_string, _encoder
-    import _json as accelerator
-
-    _encode_string = accelerator.encode_basestring_ascii if _ensure_ascii else accelerator.encode_basestring
-    _scan_once = accelerator.make_scanner(_DecoderSettings())
-    _encoder = accelerator.make_encoder(_markers, _not_serializable, _encode_string, None, ": ", ", ", False,
-                                        False, True)
-    _json = accelerator
-
-
-def json_dumps(value):
-    """json.dumps(value, allow_nan=True) with Decimal written as a number, as awslambdaric does."""
-    if _encoder is None:
-        _load_json()
-    try:
-        return "".join(_encoder(value, 0))
-    except _HasDecimal:
-        _markers.clear()
-        return _json_dumps_with_decimals(value)
-    except BaseException:
-        _markers.clear()  # an encoding that failed half way leaves its entries behind
-        raise
-
-
-def _bytes_keys_decoded(value):
-    """The result with bytes dict keys decoded as UTF-8, as simplejson writes them (the stdlib
-    encoder refuses them). Only called once the encoder has refused a bytes key."""
-    if isinstance(value, dict):
-        return {k.decode("utf-8") if isinstance(k, bytes) else k: _bytes_keys_decoded(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)) and not hasattr(value, "_asdict"):
-        return [_bytes_keys_decoded(v) for v in value]
-    return value
-
-
-class _RawNumber(float):
-    __slots__ = ("text",)
-
-
-def _json_dumps_with_decimals(value):
-    # The pure-Python encoder takes a float formatter, which lets a Decimal be written
-    # exactly (str(d)) instead of through float.
-    from json import encoder as json_encoder
-    import decimal
-
-    def default(o):
-        if isinstance(o, bytes):
-            return o.decode("utf-8")
-        if isinstance(o, decimal.Decimal):
-            raw = _RawNumber(0.0)
-            raw.text = "NaN" if o.is_nan() else str(o)
-            return raw
-        raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
-
-    def floatstr(o, _repr=float.__repr__):
-        if isinstance(o, _RawNumber):
-            return o.text
-        if o != o:
-            return "NaN"
-        if o == _INFINITY:
-            return "Infinity"
-        if o == -_INFINITY:
-            return "-Infinity"
-        return _repr(o)
-
-    iterencode = json_encoder._make_iterencode(
-        {}, default, _encode_string, None, floatstr, ": ", ", ", False, False, True
-    )
-    return "".join(iterencode(value, 0))
-
-
 # --- errors and stack traces --------------------------------------------------------
 
 
@@ -339,12 +99,12 @@ def make_error(error_message, error_type, stack_trace, request_id=None):
 
 
 def _user_frames(tb):
-    """The traceback's frames from the first one outside this file, as (file, line, name, text)."""
+    """The traceback's frames from the first one outside the runtime, as (file, line, name, text)."""
     import traceback
 
     frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(tb)]
     for i, frame in enumerate(frames):
-        if frame[0] != _RUNTIME_FILE:
+        if frame[0] not in _RUNTIME_FILES:
             return frames[i:]
     return []
 
@@ -382,264 +142,6 @@ def _exception_result(exc, request_id=None):
         message = f"<unprintable {error_type} object>"
     result = make_error(message, error_type, _format_frames(frames), request_id)
     return result, _xray_fault(error_type, message, frames)
-
-
-def _indent_nbsp(line):
-    stripped = line.lstrip(" ")
-    return _ERROR_LOG_INDENT * (len(line) - len(stripped)) + stripped
-
-
-def log_error(error_result):
-    """Writes an error to the log as one event: lines joined with \\r (or one JSON line)."""
-    if _log_format_json:
-        record = {
-            "timestamp": time.strftime(_JSON_DATETIME_FORMAT, time.gmtime()),
-            "level": "ERROR",
-            **error_result,
-        }
-        _log_sink.log_error([_safe_json(record)])
-        return
-    description = "[ERROR]"
-    if error_result.get("errorType"):
-        description += " " + error_result["errorType"]
-    if error_result.get("errorMessage"):
-        if error_result.get("errorType"):
-            description += ":"
-        description += " " + error_result["errorMessage"]
-    lines = [description]
-    stack_trace = error_result.get("stackTrace")
-    if stack_trace is not None:
-        lines.append("Traceback (most recent call last):")
-        for element in stack_trace:
-            if element == "":
-                lines.append("")
-            else:
-                lines.extend(_indent_nbsp(line) for line in element.splitlines())
-    _log_sink.log_error(lines)
-
-
-def _safe_json(value):
-    try:
-        return json_dumps(value)
-    except Exception:
-        return json_dumps({k: str(v) for k, v in value.items()})
-
-
-# --- log sinks ----------------------------------------------------------------------
-
-
-class _StandardLogSink:
-    def log(self, msg, frame_type=None):
-        sys.stdout.write(msg)
-
-    def log_error(self, lines):
-        _write_log(_ERROR_LOG_LINE_TERMINATE.join(lines) + "\n")
-
-
-def _write_log(text):
-    """The runtime's own log lines go through sys.stdout. When the handler has broken it
-    (closed it, or the text cannot be encoded), they go straight to fd 1 instead, so that
-    reporting an error never fails on its log line."""
-    try:
-        sys.stdout.write(text)
-    except Exception:
-        try:
-            posix.write(1, text.encode("utf-8", "backslashreplace"))
-        except OSError:
-            pass
-
-
-class _FramedLogSink:
-    """The telemetry pipe's framing: type, length, microsecond timestamp, message."""
-
-    TEXT, JSON = 0xA55A0003, 0xA55A0002
-    ERROR_TEXT, ERROR_JSON = 0xA55A0017, 0xA55A0016
-
-    def __init__(self, fd):
-        import os
-
-        self.file = os.fdopen(fd, "wb", 0)
-
-    def log(self, msg, frame_type=None):
-        data = msg.encode("utf-8", "replace")
-        header = (frame_type or self.TEXT).to_bytes(4, "big") + len(data).to_bytes(4, "big")
-        self.file.write(header + (time.time_ns() // 1000).to_bytes(8, "big") + data)
-
-    def log_error(self, lines):
-        self.log("\n".join(lines), self.ERROR_JSON if _log_format_json else self.ERROR_TEXT)
-
-
-class _Unbuffered:
-    """stdout and stderr reach the log at once, as in the managed runtime."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def __getattr__(self, name):
-        return getattr(self.stream, name)
-
-    def write(self, msg):
-        n = self.stream.write(msg)
-        self.stream.flush()
-        return n
-
-    def writelines(self, lines):
-        self.stream.writelines(lines)
-        self.stream.flush()
-
-
-def _create_log_sink():
-    fd = getenv("_LAMBDA_TELEMETRY_LOG_FD")
-    if fd is not None:
-        unsetenv("_LAMBDA_TELEMETRY_LOG_FD")
-        try:
-            return _FramedLogSink(int(fd))
-        except (ValueError, OSError):
-            pass
-    return _StandardLogSink()
-
-
-_log_sink = _StandardLogSink()
-
-
-# --- logging: configured when the handler first imports it ---------------------------
-
-_RESERVED_LOG_FIELDS = frozenset(
-    (
-        "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module",
-        "exc_info", "exc_text", "stack_info", "lineno", "funcName", "created", "msecs",
-        "relativeCreated", "thread", "threadName", "processName", "process",
-        "aws_request_id", "tenant_id", "_frame_type", "taskName",
-    )
-)
-
-
-def _configure_logging(logging):
-    """Installs the managed runtime's root handler: text or JSON records with the request id."""
-    logging.Formatter.converter = time.gmtime
-
-    class LambdaLoggerFilter(logging.Filter):
-        def filter(self, record):
-            record.aws_request_id = _current_request_id or ""
-            record.tenant_id = _current_tenant_id
-            return True
-
-    class LambdaLoggerHandler(logging.Handler):
-        def __init__(self, sink):
-            super().__init__()
-            self.log_sink = sink
-
-        def emit(self, record):
-            try:
-                msg = self.format(record)
-                level = min(50, max(0, record.levelno)) // 10 * 10
-                self.log_sink.log(msg, _frame_type(level))
-            except Exception:
-                self.handleError(record)
-
-    handler = LambdaLoggerHandler(_log_sink)
-    if _log_format_json:
-        handler.setFormatter(_json_formatter(logging))
-    else:
-        handler.setFormatter(
-            logging.Formatter(
-                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-                _LOG_DATETIME_FORMAT,
-            )
-        )
-    if _log_level in logging._nameToLevel:
-        logging.getLogger().setLevel(_log_level)
-    handler.addFilter(LambdaLoggerFilter())
-    logging.getLogger().addHandler(handler)
-
-
-def _frame_type(level):
-    base = 0xA55A0002 if _log_format_json else 0xA55A0003
-    if not (_log_format_json or _log_level):
-        return base
-    return base + {0: 0, 10: 8, 20: 12, 30: 16, 40: 20, 50: 24}.get(level, 0)
-
-
-def _json_formatter(logging):
-    import traceback
-
-    class JsonFormatter(logging.Formatter):
-        def __init__(self):
-            super().__init__(datefmt=_JSON_DATETIME_FORMAT)
-
-        def format(self, record):
-            record.levelno = min(50, max(0, record.levelno)) // 10 * 10
-            record.levelname = logging.getLevelName(record.levelno)
-            exc_info = record.exc_info
-            result = {
-                "timestamp": self.formatTime(record, self.datefmt),
-                "level": record.levelname,
-                # a dict logged without arguments stays an object in the record
-                "message": record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage(),
-                "logger": record.name,
-                "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
-                "errorType": exc_info[0].__name__ if exc_info else None,
-                "errorMessage": str(exc_info[1]) if exc_info else None,
-                "requestId": getattr(record, "aws_request_id", None),
-                "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None,
-            }
-            if getattr(record, "tenant_id", None) is not None:
-                result["tenantId"] = record.tenant_id
-            result.update(
-                (key, value)
-                for key, value in record.__dict__.items()
-                if key not in _RESERVED_LOG_FIELDS and key not in result
-            )
-            result = {k: v for k, v in result.items() if v is not None}
-            if _json is None:
-                _load_json()
-            encoder = _json.make_encoder(
-                {}, str, _json.encode_basestring, None, ": ", ", ", False, False, True
-            )
-            return "".join(encoder(result, 0)) + "\n"
-
-    return JsonFormatter()
-
-
-class _LoggingSetupFinder:
-    """Configures logging the moment user code imports it, so a handler that never logs
-    does not pay for importing logging at start-up."""
-
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name != "logging":
-            return None
-        sys.meta_path.remove(cls)
-        for finder in sys.meta_path:
-            find_spec = getattr(finder, "find_spec", None)
-            spec = find_spec(name, path, target) if find_spec else None
-            if spec is not None:
-                break
-        else:
-            return None
-        exec_module = spec.loader.exec_module
-
-        def exec_and_configure(module):
-            exec_module(module)
-            _configure_logging(module)
-
-        spec.loader.exec_module = exec_and_configure
-        return spec
-
-
-def _install_logging_setup():
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        _configure_logging(logging)
-    else:
-        sys.meta_path.insert(0, _LoggingSetupFinder)
-
-
-def _warn(message):
-    """logging.warning(message) through the Lambda handler, as the managed runtime logs it."""
-    import logging
-
-    logging.warning(message)
 
 
 # --- the context object --------------------------------------------------------------
@@ -731,7 +233,7 @@ class LambdaContext:
         return dict(self._w3c_fields)
 
     def log(self, msg):
-        _log_sink.log(str(msg))
+        runtime_logging.sink.log(str(msg))
 
     def set_stream_content_type(self, content_type):
         """The Content-Type of the response a handler streams (by returning an iterator);
@@ -963,14 +465,14 @@ def init(spec, module_name, function_name, malformed, task_root, site_dirs, expl
          site_mode="full", compile_source=None, crash_fd=-1):
     """Prepares the process and imports the handler. Returns None, or (error type, error
     document, log line) as bytes for /runtime/init/error."""
-    global _handler, _explain, _log_sink
+    global _handler, _explain
     set_crash_traceback_fd(crash_fd)  # first: a crash while importing the handler is reported too
     _explain = explain
     _setup_signals(wakeup_fd)
-    sys.stdout = _Unbuffered(sys.stdout)
-    sys.stderr = _Unbuffered(sys.stderr)
-    _log_sink = _create_log_sink()
-    _install_logging_setup()
+    telemetry_fd = getenv("_LAMBDA_TELEMETRY_LOG_FD")
+    if telemetry_fd is not None:
+        unsetenv("_LAMBDA_TELEMETRY_LOG_FD")
+    runtime_logging.start(getenv("AWS_LAMBDA_LOG_FORMAT"), getenv("AWS_LAMBDA_LOG_LEVEL"), telemetry_fd)
     if compile_source is not None:
         _install_source_compiler(compile_source)
     _set_sys_path(task_root, site_dirs, site_mode)
@@ -982,13 +484,13 @@ def init(spec, module_name, function_name, malformed, task_root, site_dirs, expl
     except Exception as e:
         error, _ = _exception_result(e)
     try:
-        _warn(_UNHANDLED_WARNING)
+        runtime_logging.warn(_UNHANDLED_WARNING)
     except Exception:
         pass
     log_error(error)
     summary = f"{error['errorType']}: {error['errorMessage']}"
     return (_platform_error_type(error["errorType"]).encode("utf-8", "replace"),
-            _safe_json(error).encode("utf-8", "replace"),
+            safe_json_dumps(error).encode("utf-8", "replace"),
             summary.encode("utf-8", "replace"))
 
 
@@ -1025,7 +527,7 @@ def _marshal(response):
         except TypeError as e:
             if not str(e).endswith(" not bytes"):
                 raise
-        return json_dumps(_bytes_keys_decoded(response)).encode("utf-8"), _JSON_BYTES
+        return json_dumps(bytes_keys_decoded(response)).encode("utf-8"), _JSON_BYTES
     except Exception as e:
         if hasattr(type(response), "__next__"):
             return None, None  # an iterator (a generator, say): a streamed response
@@ -1050,8 +552,8 @@ def _platform_error_type(error_type):
 
 def _error_tuple(error, xray, kind=_ERROR, exit_code=0):
     log_error(error)
-    body = _safe_json(error).encode("utf-8", "replace")
-    cause = _safe_json(xray).encode("utf-8", "replace") if xray is not None else None
+    body = safe_json_dumps(error).encode("utf-8", "replace")
+    cause = safe_json_dumps(xray).encode("utf-8", "replace") if xray is not None else None
     error_type = _platform_error_type(error["errorType"]).encode("utf-8", "replace")
     return kind, body, error_type, cause, exit_code
 
@@ -1073,9 +575,8 @@ def invoke(request_id, event, content_type, deadline_ms, function_arn, trace_id,
            cognito_identity, tenant_id):
     """Runs the handler for one event. Returns (kind, payload, content or error type,
     X-Ray cause or None, exit code), all text as bytes."""
-    global _current_request_id, _current_tenant_id
-    _current_request_id = request_id
-    _current_tenant_id = tenant_id
+    runtime_logging.request_id = request_id
+    runtime_logging.tenant_id = tenant_id
     _set_trace_id(trace_id)
     try:
         context = LambdaContext(
@@ -1199,7 +700,7 @@ def stream_next():
 def _stream_failed(e):
     global _stream, _stream_end
     _stream = None
-    request_id = _current_request_id
+    request_id = runtime_logging.request_id
     error, _ = _exception_result(e, request_id)
     exit_code = -1
     if isinstance(e, (SystemExit, KeyboardInterrupt)):
@@ -1212,9 +713,9 @@ def _stream_failed(e):
     log_error(error)
     if exit_code >= 0:
         _run_exit_functions()
-    body = _safe_json(error)
+    body = safe_json_dumps(error)
     if len(body) > _STREAM_ERROR_MAX:
-        body = _safe_json(dict(error, errorMessage=error["errorMessage"][:4096], stackTrace=[]))
+        body = safe_json_dumps(dict(error, errorMessage=error["errorMessage"][:4096], stackTrace=[]))
     import binascii
 
     _stream_end = (_platform_error_type(error["errorType"]).encode("utf-8", "replace"),

@@ -1,5 +1,5 @@
 """Generated JSON events, decoded by simplejson (awslambdaric's decoder) and by the bootstrap's
-src/runtime.py, in the oracle's interpreter (the same Python version as the bootstrap's, so the
+src/runtime_json.py, in the oracle's interpreter (the same Python version as the bootstrap's, so the
 same _json scanner underneath). Run as a script by test_json_corpus.py: prints the mismatches as
 JSON lines, then a summary line.
 
@@ -51,7 +51,7 @@ def outcome(loads, text):
 
 def main():
     sys.path.insert(0, sys.argv[1])
-    import runtime  # src/runtime.py: importable as it is (only builtin modules at import)
+    import runtime_json  # src/runtime_json.py: importable as it is (only builtin modules at import)
     import simplejson
 
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 12
@@ -59,7 +59,7 @@ def main():
     texts = corpus(seed, count)
     mismatches = 0
     for text in texts:
-        a, b = outcome(simplejson.loads, text), outcome(runtime.json_loads, text)
+        a, b = outcome(simplejson.loads, text), outcome(runtime_json.json_loads, text)
         if a != b:
             mismatches += 1
             print(json.dumps({"input": text[:200], "simplejson": a, "bootstrap": b}))

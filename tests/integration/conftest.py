@@ -7,7 +7,7 @@ The matrix cell under test comes from the environment (set by mk/integration.mk)
   EXPECT_ARCH            "x86_64" or "arm64" (platform.machine() spelling is mapped)
   TIME_SCALE             multiplier for timeouts (qemu is ~20x slower)
   EXPECT_RUNTIME_CODE    "bytecode" when the bootstrap embeds bytecode for this Python, "source" when
-                         it must compile its embedded runtime.py (the fallback); unset: not checked
+                         it must compile its embedded runtime*.py (the fallback); unset: not checked
   INTEGRATION_RIE        AWS's Runtime Interface Emulator: the Function fixture starts the bootstrap
                          under it instead of the project's emulator (run the `rie` subset: -m rie)
 """

@@ -42,7 +42,23 @@ def test_runtime_code_is_the_embedded_bytecode_or_the_source(function):
     # embedded runtime.py for a Python it has none for: both must serve (mk/integration.mk says
     # which one each cell gets).
     info = function("echo.whoami").invoke({}).json()
-    assert info["runtime_docstring"] == (EXPECT_RUNTIME_CODE == "source"), (EXPECT_RUNTIME_CODE, info)
+    expected = EXPECT_RUNTIME_CODE == "source"
+    docstrings = info["runtime_docstrings"]
+    assert set(docstrings) == {"bootstrap_runtime", "runtime_json", "runtime_logging"}, docstrings
+    assert all(has_doc == expected for has_doc in docstrings.values()), (EXPECT_RUNTIME_CODE, docstrings)
+
+
+def test_runtime_modules_are_not_in_sys_modules(function):
+    # The runtime is one module to the function, bootstrap_runtime, as before it was split in
+    # files: the modules runtime.py imports are loaded with it but leave sys.modules.
+    modules = function("echo.whoami").invoke({}).json()["sys_modules"]
+    assert "bootstrap_runtime" in modules
+    assert not [m for m in modules if m.startswith("runtime")], modules
+
+
+def test_function_module_named_as_a_runtime_module(function):
+    # functions/runtime_json.py: the runtime's runtime_json is not in sys.modules to shadow it.
+    assert function("runtime_json.handler").invoke({}).json() == {"mine": True}
 
 
 @pytest.mark.rie

@@ -25,10 +25,21 @@ def whoami(event, context):
         "sys_path": sys.path,
         "executable": sys.executable,
         "ld_library_path": os.environ.get("LD_LIBRARY_PATH"),
-        # The runtime's own module: its docstring survives only when it was compiled from the
-        # embedded source (the embedded bytecode is compiled with optimize=2, without it).
-        "runtime_docstring": bool(sys.modules["bootstrap_runtime"].__doc__),
+        # The runtime's own modules (bootstrap_runtime and those it imports): a docstring survives
+        # only when compiled from the embedded source (the embedded bytecode is compiled with
+        # optimize=2, without it).
+        "runtime_docstrings": {name: bool(module.__doc__) for name, module in _runtime_modules().items()},
+        "sys_modules": sorted(sys.modules),
     }
+
+
+def _runtime_modules():
+    runtime = sys.modules["bootstrap_runtime"]
+    found = {"bootstrap_runtime": runtime}
+    for name, value in vars(runtime).items():
+        if type(value) is type(sys) and str(getattr(value, "__file__", "")).startswith("<bootstrap>/"):
+            found[name] = value
+    return found
 
 
 def counter(event, context):
