@@ -23,11 +23,24 @@ def back_to(rie, n):
     raise AssertionError(f"not {n} workers again: {answers}")
 
 
+def served_at_once(rie, events):
+    """events at once, again while the RIE refuses one with Runtime.Unavailable: a worker that has
+    just answered may not have asked for its next invocation yet (the RIE routes only to a runtime
+    waiting in /next, it does not queue). Returns the answers of the batch served whole."""
+    deadline = time.monotonic() + 10 * TIME_SCALE
+    while True:
+        answers = at_once(rie.invoke, events)
+        if not any(b"Runtime.Unavailable" in a.body for a in answers):
+            return answers
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the RIE kept refusing: {answers}")
+        time.sleep(0.05 * TIME_SCALE)
+
+
 def test_four_one_second_invocations_finish_in_under_two_seconds(managed_rie):
     rie = managed_rie(HANDLER, 4)
-    t0 = time.monotonic()
-    answers = at_once(rie.invoke, [{"do": "sleep", "seconds": 1}] * 4)
-    elapsed = time.monotonic() - t0
+    answers = served_at_once(rie, [{"do": "sleep", "seconds": 1}] * 4)
+    elapsed = max(a.elapsed for a in answers)  # of the batch served whole
     assert all(a.status == 200 for a in answers), answers
     assert elapsed < (2.0 if TIME_SCALE == 1 else 1.0 + 0.3 * TIME_SCALE), elapsed
     docs = [a.json() for a in answers]
@@ -64,13 +77,15 @@ def test_the_caller_gets_the_crash_report_with_the_traceback(managed_rie):
 
 def test_log_records_carry_their_own_request_id(managed_rie):
     rie = managed_rie(HANDLER, 3)  # the RIE's Managed Instances mode defaults to JSON logs
-    answers = at_once(rie.invoke, [{"do": "log", "lines": 10, "pause": 0.01}] * 3)
-    ids = {a.json()["request_id"] for a in answers}
+    answers = served_at_once(rie, [{"do": "log", "lines": 10, "pause": 0.01}] * 3)
+    docs = [a.json() for a in answers]
+    assert all("request_id" in d for d in docs), (docs, rie.output()[-3000:])
+    ids = {d["request_id"] for d in docs}
     records = [json.loads(l) for l in rie.output().split("\n") if l.startswith('{"timestamp"')]
     lines = [r for r in records if r.get("message", "").startswith("line ")]
-    assert len(lines) == 30, rie.output()[-3000:]
-    assert all(r["message"].endswith("of " + r["requestId"]) for r in lines)
-    assert {r["requestId"] for r in lines} == ids
+    # every line names the request it was logged for (a refused batch's served part logged too)
+    assert all(r["message"].endswith("of " + r["requestId"]) for r in lines), rie.output()[-3000:]
+    assert len([r for r in lines if r["requestId"] in ids]) == 30, rie.output()[-3000:]
 
 
 def test_shutdown_runs_each_workers_hooks(managed_rie):
