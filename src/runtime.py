@@ -512,10 +512,13 @@ def _unmarshal(event, content_type):
             gc.disable()
         return json_loads(str(event, "utf-8"))
     except Exception as e:
-        raise FaultException(_UNMARSHAL_ERROR, f"Unable to unmarshal input: {e}")
+        message = f"Unable to unmarshal input: {e}"
     finally:
         if pause_gc:
             gc.enable()
+    # raised outside the except clause: the decode error (with the whole event as its doc and
+    # in its frames) is not kept as this one's __context__ (the soak saw RSS grow by ~18 MB)
+    raise FaultException(_UNMARSHAL_ERROR, message)
 
 
 def _marshal(response):

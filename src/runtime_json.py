@@ -45,7 +45,9 @@ def _scanning_patterns():
     if _CONSTANTS is None:
         import re
 
-        string = r'"(?:[^"\\]|\\.)*"'
+        # unrolled ("[^"\\]*" runs between escapes): an alternation under * would push a
+        # backtracking frame per character of a string, megabytes of memory for a large event
+        string = r'"[^"\\]*(?:\\.[^"\\]*)*"'
         _CONSTANTS = re.compile(string + r"|(-?Infinity|NaN)")
         _BRACKETS = re.compile(string + r"|[][{}]")
 
@@ -70,8 +72,11 @@ def _line_column(doc, pos):
 
 
 def _before(doc, pos):
-    """Index of the last non-whitespace character before pos (-1: none)."""
-    return len(doc[:pos].rstrip(_WHITESPACE)) - 1
+    """Index of the last non-whitespace character before pos (-1: none), without copying doc."""
+    pos -= 1
+    while pos >= 0 and doc[pos] in _WHITESPACE:
+        pos -= 1
+    return pos
 
 
 def _innermost(doc, pos):
@@ -142,7 +147,11 @@ def json_loads(text):
     except ValueError as err:
         if type(err).__name__ != "JSONDecodeError":
             raise
-        raise _simplejson_error(err.msg, text, err.pos) from None
+        value, end = None, (err.msg, err.pos)
+    if value is None and type(end) is tuple:
+        # raised here, not in the except clause: the stdlib's error (its doc, its traceback's
+        # frames with the whole event) must not stay chained to ours as its __context__
+        raise _simplejson_error(end[0], text, end[1])
     if end != len(text) and text[end:].lstrip(_WHITESPACE):
         end = len(text) - len(text[end:].lstrip(_WHITESPACE))
         raise JSONDecodeError("Extra data", text, end, len(text))
