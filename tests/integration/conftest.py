@@ -63,8 +63,13 @@ def _free_port():
 
 
 def no_core_dumps():
-    """preexec_fn: the crash tests end runtimes with SIGSEGV and friends; no core files."""
+    """preexec_fn: the crash tests end runtimes with SIGSEGV and friends; no core files. And the
+    runtime starts with default signal dispositions, as Lambda starts it: a make test run in the
+    background of a non-interactive shell ignores SIGINT and SIGQUIT, and an ignored signal is
+    inherited through exec (the SIGINT shutdown tests then wait forever)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def runtime_env(extra=None):
