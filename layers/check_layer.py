@@ -13,6 +13,7 @@ str(eval(EXPR)) must equal VALUE. MODULE: more modules to import.
 Python 3.9-compatible. Prints one line; exits non-zero on the first problem list.
 """
 import os
+import re
 import sys
 
 # The target's own libraries (verify.sh passes lib.sh's SYSTEM_SONAMES).
@@ -126,16 +127,25 @@ def tls_handshake():
     return version
 
 
-def mapped_outside(roots):
+# A shared object's file name: libssl.so.3, libpython3.9.so.1.0, _ssl.cpython-39-x86_64-linux-gnu.so,
+# ld-2.31.so. Not /etc/ld.so.cache, the loader's index: it is mapped while a library lookup
+# runs, and Python 3.9's threads exit through pthread_exit, which dlopen()s libgcc_s, so a
+# thread that has just been joined can still have it mapped when the main thread reads maps.
+SHARED_OBJECT = re.compile(r"\.so(\.[0-9]+)*$")
+
+
+def mapped_outside(roots, maps="/proc/self/maps"):
     bad = set()
-    with open("/proc/self/maps") as f:
+    with open(maps) as f:
         for line in f:
             parts = line.split(None, 5)
             if len(parts) < 6:
                 continue
             path = parts[5].strip()
+            if path.endswith(" (deleted)"):
+                path = path[:-len(" (deleted)")]
             base = os.path.basename(path)
-            if ".so" not in base or base in SYSTEM:
+            if not SHARED_OBJECT.search(base) or base in SYSTEM:
                 continue
             real = os.path.realpath(path)
             if not any(real.startswith(r + os.sep) for r in roots):
@@ -232,4 +242,5 @@ def main():
     print("check_layer: ok: Python %s %s: %s" % (sys.version.split()[0], os.uname().machine, info))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -178,3 +178,30 @@ def test_a_library_keeps_its_runpath_for_its_own_dlopen(function, tmp_path):
     r = f.invoke({"library": os.path.join(NATIVE_EXT, ARCH, "runpath", "libgreetloader.so")})
     assert r.status == 200, (r, f.output())
     assert r.json() == {"plugin": f"plugin on {ARCH}"}
+
+
+# A maps file as /proc/self/maps shows it while another thread is inside the loader (Python
+# 3.9's thread exit dlopen()s libgcc_s): the loader's index is mapped then, and is not a
+# library. Real shared objects outside the layer roots are reported, deleted ones too.
+FAKE_MAPS = """\
+7f0000000000-7f0000001000 r--p 00000000 fe:00 1 /etc/ld.so.cache
+7f0000001000-7f0000002000 r-xp 00000000 fe:00 2 /usr/lib/x86_64-linux-gnu/libz.so.1.2.13
+7f0000002000-7f0000003000 r-xp 00000000 fe:00 3 {root}/x86_64/lib/libssl.so.3
+7f0000003000-7f0000004000 r-xp 00000000 fe:00 4 /lib/x86_64-linux-gnu/libc.so.6
+7f0000004000-7f0000005000 r-xp 00000000 fe:00 5 /tmp/gone/_ext.cpython-39-x86_64-linux-gnu.so (deleted)
+7f0000005000-7f0000006000 rw-p 00000000 00:00 0 [heap]
+7f0000006000-7f0000007000 r--p 00000000 fe:00 6 /usr/share/locale/locale.alias
+"""
+
+
+def test_check_layer_reports_libraries_outside_the_roots_not_the_loader_cache(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "check_layer", os.path.join(os.path.dirname(__file__), "..", "..", "layers", "check_layer.py"))
+    check_layer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_layer)
+    root = str(tmp_path / "opt")
+    maps = tmp_path / "maps"
+    maps.write_text(FAKE_MAPS.format(root=root))
+    assert check_layer.mapped_outside([root], maps=str(maps)) == [
+        "/tmp/gone/_ext.cpython-39-x86_64-linux-gnu.so", "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"]

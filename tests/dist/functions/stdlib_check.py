@@ -13,6 +13,7 @@ import json
 import lzma
 import os
 import platform
+import re
 import socket
 import sqlite3
 import ssl
@@ -54,14 +55,23 @@ def tls_round_trip(cert, key):
             "cipher": cipher, "openssl": ssl.OPENSSL_VERSION}
 
 
-def loaded_libraries():
+# A shared object's file name (libc-2.31.so, libssl.so.3, _ssl.cpython-39-x86_64-linux-gnu.so),
+# not the loader's index /etc/ld.so.cache: it is mapped while a lookup runs, and a Python 3.9
+# thread's exit (pthread_exit) dlopen()s libgcc_s after join() has returned.
+SHARED_OBJECT = re.compile(r"\.so(\.[0-9]+)*$")
+
+
+def loaded_libraries(maps="/proc/self/maps"):
     """Every shared object mapped into this process, by path."""
     paths = set()
-    with open("/proc/self/maps") as f:
+    with open(maps) as f:
         for line in f:
             parts = line.split(None, 5)
-            if len(parts) == 6 and ".so" in parts[5]:
-                paths.add(parts[5].strip())
+            path = parts[5].strip() if len(parts) == 6 else ""
+            if path.endswith(" (deleted)"):
+                path = path[:-len(" (deleted)")]
+            if SHARED_OBJECT.search(os.path.basename(path)):
+                paths.add(path)
     return sorted(paths)
 
 
