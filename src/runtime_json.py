@@ -125,6 +125,8 @@ def json_loads(text):
     # A BOM is skipped; positions still count it (simplejson's).
     bom = 1 if text.startswith("\ufeff") else 0
     start = len(text) - len(text[bom:].lstrip(_WHITESPACE))
+    failure = None  # (message, position) of the stdlib's JSONDecodeError
+    retry = False   # json.decoder was imported: scan again, outside the except clause
     try:
         value, end = _scan_once(text, start)
     except StopIteration as err:
@@ -143,15 +145,17 @@ def json_loads(text):
             raise
         import json.decoder  # noqa: F401
 
-        return json_loads(text)
+        retry = True
     except ValueError as err:
         if type(err).__name__ != "JSONDecodeError":
             raise
-        value, end = None, (err.msg, err.pos)
-    if value is None and type(end) is tuple:
+        failure = (err.msg, err.pos)
+    if retry:
+        return json_loads(text)
+    if failure:
         # raised here, not in the except clause: the stdlib's error (its doc, its traceback's
         # frames with the whole event) must not stay chained to ours as its __context__
-        raise _simplejson_error(end[0], text, end[1])
+        raise _simplejson_error(failure[0], text, failure[1])
     if end != len(text) and text[end:].lstrip(_WHITESPACE):
         end = len(text) - len(text[end:].lstrip(_WHITESPACE))
         raise JSONDecodeError("Extra data", text, end, len(text))
