@@ -11,22 +11,11 @@ from conftest import TIME_SCALE, at_once
 HANDLER = "managed.handler"
 
 
-def back_to(rie, n):
-    """Waits until n invocations at once are served again (a replaced worker is forked, then asks
-    for its first invocation: until then the RIE refuses the extra one with Runtime.Unavailable)."""
-    deadline = time.monotonic() + 10 * TIME_SCALE
-    while time.monotonic() < deadline:
-        answers = at_once(rie.invoke, [{"do": "sleep", "seconds": 0.2}] * n)
-        if all(a.status == 200 for a in answers):
-            return {a.json()["pid"] for a in answers}
-        time.sleep(0.05)
-    raise AssertionError(f"not {n} workers again: {answers}")
-
-
 def served_at_once(rie, events):
     """events at once, again while the RIE refuses one with Runtime.Unavailable: a worker that has
-    just answered may not have asked for its next invocation yet (the RIE routes only to a runtime
-    waiting in /next, it does not queue). Returns the answers of the batch served whole."""
+    just answered, or one forked to replace a worker that exited, may not have asked for its next
+    invocation yet (the RIE routes only to a runtime waiting in /next, it does not queue). Returns
+    the answers of the batch served whole."""
     deadline = time.monotonic() + 10 * TIME_SCALE
     while True:
         answers = at_once(rie.invoke, events)
@@ -35,6 +24,13 @@ def served_at_once(rie, events):
         if time.monotonic() > deadline:
             raise AssertionError(f"the RIE kept refusing: {answers}")
         time.sleep(0.05 * TIME_SCALE)
+
+
+def back_to(rie, n):
+    """The pids of n workers serving n invocations at once (a replaced worker too)."""
+    answers = served_at_once(rie, [{"do": "sleep", "seconds": 0.2}] * n)
+    assert all(a.status == 200 for a in answers), answers
+    return {a.json()["pid"] for a in answers}
 
 
 def test_four_one_second_invocations_finish_in_under_two_seconds(managed_rie):
