@@ -4,14 +4,17 @@
 # Two toolchains (TOOLCHAIN=gcc|zig):
 #   gcc  the development build (make, make run, the unit/ASan/valgrind/fuzz builds): Debian's
 #        gcc, the host's (or the arm64 sysroot's) glibc; embeds bytecode for Debian's 3.11 only.
-#   zig  the release build that dist ships (mk/dist.mk runs it as a sub-make with
-#        OUT=build/release/<arch>): build/zig/bin/<arch>-cc at glibc 2.26 for both CPUs, with
+#   zig  the release build that dist ships (mk/dist.mk runs it as a sub-make, into
+#        $(RELEASE_DIR)/<arch>: build/release, or build/release-image for make image): build/zig/bin/<arch>-cc at glibc 2.26 for both CPUs, with
 #        libcurl and cJSON built by the same compiler (scripts/curl-static.sh, cjson-static.sh:
 #        in the build cache), and the bytecode of every shipped Python, compiled by that
 #        Python (BYTECODE_PYTHONS: the from-source interpreters, set by mk/dist.mk).
 TOOLCHAIN ?= gcc
+# The release builds' directory. make image's bootstrap embeds the bytecode of one Python, dist's
+# that of every shipped one: each has a directory of its own, so neither relinks the other's.
+RELEASE_DIR ?= $(BUILD)/release
 ifeq ($(TOOLCHAIN),zig)
-  OUT := $(BUILD)/release/$(ARCH)
+  OUT := $(RELEASE_DIR)/$(ARCH)
   # Zig's object cache of its own for this build directory (the global one keeps libc's stubs):
   # zig 0.17 keys a C object by its arguments and source path, not by the working directory, so a
   # shared cache hands out an object compiled elsewhere with the same arguments against other

@@ -39,7 +39,7 @@ DIST_CELLS      ?= $(DIST_BUILDABLE)
 # compiled by its own from-source x86_64 interpreter (bytecode is the same on both CPUs).
 DIST_PYVERS      = $(sort $(foreach c,$(DIST_CELLS),$(call layer_py,$(c))))
 RELEASE_PYTHONS  = $(foreach v,$(DIST_PYVERS),$(CURDIR)/$(BUILD)/cpython/py$(v)-x86_64/runtime/bin/python$(v))
-RELEASE_OUT     := $(BUILD)/release
+RELEASE_OUT      = $(RELEASE_DIR)
 # The doctor that checks the zips: the release bootstrap of this machine's CPU.
 DIST_DOCTOR     := $(CURDIR)/$(RELEASE_OUT)/$(HOST_ARCH)/bootstrap
 DIST_CHECK      ?= bash $(CURDIR)/tests/dist/doctor.sh $(DIST_DOCTOR)

@@ -24,9 +24,11 @@ IMAGE_WORK          = $(BUILD)/image/py$(IMAGE_PYTHON)
 IMAGE_PYTEST       := $(IMAGE_TOOL_PYTHON) -m pytest -q -p no:cacheprovider
 # (Recursive variables: DIST and SRC_PYVERS come from fragments included after this one.)
 # The bootstrap each image carries, and the make goal that builds it: the release build (zig,
-# glibc 2.26; mk/dist.mk), embedding the bytecode of the image's Python only.
-IMAGE_BOOTSTRAP_GOAL = release-bootstrap-$(1) DIST_CELLS=py$(IMAGE_PYTHON)-$(1)
-image_bootstrap      = $(RELEASE_OUT)/$(1)/bootstrap
+# glibc 2.26; mk/dist.mk), embedding the bytecode of the image's Python only, in a directory of
+# its own (dist's release bootstrap embeds every shipped Python's; neither relinks the other).
+IMAGE_RELEASE_DIR   := $(BUILD)/release-image
+IMAGE_BOOTSTRAP_GOAL = release-bootstrap-$(1) DIST_CELLS=py$(IMAGE_PYTHON)-$(1) RELEASE_DIR=$(IMAGE_RELEASE_DIR)
+image_bootstrap      = $(IMAGE_RELEASE_DIR)/$(1)/bootstrap
 
 .PHONY: image image-layout test-image
 image:
