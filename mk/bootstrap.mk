@@ -107,15 +107,15 @@ endif
 # What the objects wait for: every package of scripts/packages/ (make run: only run.txt's).
 DEPS_STAMP ?= $(BUILD)/.deps
 
-$(BUILD)/cjson/%/.stamp: scripts/cjson-static.sh scripts/debian-source.sh | $(BUILD)/.deps $(SYSROOT_STAMP_arm64)
+$(BUILD)/cjson/%/.stamp: scripts/cjson-static.sh layers/src/fetch.sh layers/src/source.sh layers/src/sources.lock | $(BUILD)/.deps $(SYSROOT_STAMP_arm64)
 	bash scripts/cjson-static.sh $*
 
 # The zig builds: the scripts look their cache entry up (or build it) and link it here.
 .PRECIOUS: $(RELEASE_DEPS)/curl-%.stamp $(RELEASE_DEPS)/cjson-%.stamp $(BUILD)/cjson/%/.stamp
-$(RELEASE_DEPS)/curl-%.stamp: scripts/curl-static.sh scripts/debian-source.sh scripts/cache.sh | $(ZIG_STAMP)
+$(RELEASE_DEPS)/curl-%.stamp: scripts/curl-static.sh layers/src/fetch.sh layers/src/source.sh layers/src/sources.lock scripts/cache.sh | $(ZIG_STAMP)
 	bash scripts/curl-static.sh $* zig $(RELEASE_DEPS)/curl-$* >/dev/null
 	@touch $@
-$(RELEASE_DEPS)/cjson-%.stamp: scripts/cjson-static.sh scripts/debian-source.sh scripts/cache.sh | $(ZIG_STAMP)
+$(RELEASE_DEPS)/cjson-%.stamp: scripts/cjson-static.sh layers/src/fetch.sh layers/src/source.sh layers/src/sources.lock scripts/cache.sh | $(ZIG_STAMP)
 	bash scripts/cjson-static.sh $* zig $(RELEASE_DEPS)/cjson-$* >/dev/null
 	@touch $@
 

@@ -37,11 +37,11 @@ $(SYSROOT_STAMP_arm64): scripts/sysroot-arm64.sh | $(BUILD)/.deps
 	bash scripts/sysroot-arm64.sh $(SYSROOT_arm64)
 	@touch $@
 
-$(CURL_STAMP_x86_64): scripts/curl-static.sh | $(BUILD)/.deps
+$(CURL_STAMP_x86_64): scripts/curl-static.sh layers/src/fetch.sh layers/src/source.sh layers/src/sources.lock | $(BUILD)/.deps
 	bash scripts/curl-static.sh x86_64
 	@touch $@
 
-$(CURL_STAMP_arm64): scripts/curl-static.sh | $(SYSROOT_STAMP_arm64) $(BUILD)/.deps
+$(CURL_STAMP_arm64): scripts/curl-static.sh layers/src/fetch.sh layers/src/source.sh layers/src/sources.lock | $(SYSROOT_STAMP_arm64) $(BUILD)/.deps
 	bash scripts/curl-static.sh arm64
 	@touch $@
 

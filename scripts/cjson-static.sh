@@ -15,7 +15,6 @@ ARCH=${1:-}
 TOOLCHAIN=${2:-gcc}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/cjson
-APT_DIR=$ROOT/build/apt/src
 usage() { echo "usage: $0 x86_64|arm64 [zig LINK]" >&2; exit 2; }
 case "$ARCH" in x86_64|arm64) ;; *) usage ;; esac
 die() { echo "cjson-static[$ARCH]: error: $*" >&2; exit 1; }
@@ -31,30 +30,22 @@ esac
 
 SCRIPT_ID=$(sha256sum "$0" | cut -c1-16)
 STAMP=$OUT/$ARCH/.stamp
-[ "$TOOLCHAIN" = gcc ] && [ -f "$STAMP" ] && [ -f "$OUT/src/.stamp" ] &&
-  [ "$(cat "$STAMP")" = "script=$SCRIPT_ID source=$(cat "$OUT/src/.stamp")" ] && exit 0
-
-. "$ROOT/scripts/debian-source.sh"
+# The source: the `cjson` pin of layers/src/sources.lock, in the build cache (layers/src/fetch.sh).
+# Its key names the pin and how it was fetched: a lookup, no network.
+SOURCE="$(awk '$1 == "cjson" { print $4 }' "$ROOT/layers/src/sources.lock")/$(bash "$ROOT/layers/src/fetch.sh" --key cjson)" ||
+  die "no cjson pin in layers/src/sources.lock"
+[ "$TOOLCHAIN" = gcc ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "script=$SCRIPT_ID source=$SOURCE" ] && exit 0
+CJSON_SRC=$(bash "$ROOT/layers/src/fetch.sh" cjson) || die "could not fetch cjson's source (layers/src/sources.lock)"
 mkdir -p "$OUT"
-(
-  flock 9  # both arches may be built at once: fetch the source once
-  if [ ! -f "$OUT/src/.stamp" ]; then
-    rm -rf "$OUT/src" "$OUT/src.tmp"
-    version=$(debian_source_fetch cjson "$APT_DIR" "$OUT/src.tmp") || die "could not fetch cjson's source"
-    mv "$OUT/src.tmp" "$OUT/src"
-    echo "$version" > "$OUT/src/.stamp"
-  fi
-) 9>"$OUT/.src.lock"
-SOURCE=$(cat "$OUT/src/.stamp")
 
 # build_cjson PREFIX: compile cJSON.c into PREFIX/lib/libcjson.a, with its header and .pc.
 build_cjson() {
   local prefix=$1
   rm -rf "$prefix" && mkdir -p "$prefix/include/cjson" "$prefix/lib/pkgconfig"
-  "${CC[@]}" "${CFLAGS[@]}" -c "$OUT/src/cJSON.c" -o "$prefix/cJSON.o" || die "compiling cJSON.c failed"
+  "${CC[@]}" "${CFLAGS[@]}" -c "$CJSON_SRC/cJSON.c" -o "$prefix/cJSON.o" || die "compiling cJSON.c failed"
   "${AR[@]}" rcs "$prefix/lib/libcjson.a" "$prefix/cJSON.o" && rm "$prefix/cJSON.o"
-  cp "$OUT/src/cJSON.h" "$prefix/include/cjson/"
-  local v; v=$(sed -n 's/.*CJSON_VERSION_MAJOR \([0-9]*\).*/\1/p' "$OUT/src/cJSON.h").$(sed -n 's/.*CJSON_VERSION_MINOR \([0-9]*\).*/\1/p' "$OUT/src/cJSON.h").$(sed -n 's/.*CJSON_VERSION_PATCH \([0-9]*\).*/\1/p' "$OUT/src/cJSON.h")
+  cp "$CJSON_SRC/cJSON.h" "$prefix/include/cjson/"
+  local v; v=$(sed -n 's/.*CJSON_VERSION_MAJOR \([0-9]*\).*/\1/p' "$CJSON_SRC/cJSON.h").$(sed -n 's/.*CJSON_VERSION_MINOR \([0-9]*\).*/\1/p' "$CJSON_SRC/cJSON.h").$(sed -n 's/.*CJSON_VERSION_PATCH \([0-9]*\).*/\1/p' "$CJSON_SRC/cJSON.h")
   cat > "$prefix/lib/pkgconfig/libcjson.pc" <<PC
 prefix=\${pcfiledir}/../..
 Name: libcjson

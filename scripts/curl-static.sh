@@ -19,9 +19,10 @@
 # Why: Debian's shared libcurl pulls in ~33 shared objects (TLS, krb5, LDAP, ssh,
 # ...) and costs ~6-8 ms of process start; this one links only libc/libpthread.
 #
-# Source: `apt-get source --download-only curl` under a private apt state with deb-src
-# entries (build/apt/src), unpacked once with `dpkg-source -x` (Debian's patches,
-# security fixes included, applied) into build/curl/src. Nothing is regenerated
+# Source: the `curl` pin of layers/src/sources.lock, fetched by layers/src/fetch.sh into the
+# build cache (apt-get source under a private apt state, checked against the signed index,
+# `dpkg-source -x`: Debian's patches, security fixes included, applied); configure runs out of
+# that tree, which is never written to. Nothing is regenerated
 # with autotools: curl uses AM_MAINTAINER_MODE, so the patches that only touch
 # configure.ac/Makefile.am (zsh completion, krb5/LDAP link flags, the gnutls/nss
 # library renames) have no effect, and none of them matter for an HTTP-only build.
@@ -34,7 +35,6 @@ ARCH=${1:-}
 TOOLCHAIN=${2:-gcc}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CURL_DIR=${CURL_BUILD_DIR:-$ROOT/build/curl}
-APT_DIR=${CURL_APT_DIR:-$ROOT/build/apt/src}
 SYSROOT=${SYSROOT_ARM64:-$ROOT/build/sysroot/arm64}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
@@ -51,12 +51,14 @@ case "$TOOLCHAIN" in
   *) echo "usage: $0 x86_64|arm64 [zig LINK]" >&2; exit 2 ;;
 esac
 
-SRC_STAMP=$CURL_DIR/src/.stamp
 SCRIPT_ID=$(sha256sum "$0" | cut -c1-16)
+# The source tree's key names the pin and how it was fetched: a lookup, no network.
+VERSION=$(awk '$1 == "curl" { print $4 }' "$ROOT/layers/src/sources.lock")
+SOURCE="$VERSION/$(bash "$ROOT/layers/src/fetch.sh" --key curl)" || die "no curl pin in layers/src/sources.lock"
 
-# Cached? (the stamp names the script revision and the source version it was built from)
-if [ "$TOOLCHAIN" = gcc ] && [ -f "$CURL_DIR/$ARCH/.stamp" ] && [ -f "$SRC_STAMP" ] \
-   && [ "$(cat "$CURL_DIR/$ARCH/.stamp")" = "script=$SCRIPT_ID arch=$ARCH source=$(cat "$SRC_STAMP")" ]; then
+# Cached? (the stamp names the script revision and the source it was built from)
+if [ "$TOOLCHAIN" = gcc ] && [ -f "$CURL_DIR/$ARCH/.stamp" ] \
+   && [ "$(cat "$CURL_DIR/$ARCH/.stamp")" = "script=$SCRIPT_ID arch=$ARCH source=$SOURCE" ]; then
   exit 0
 fi
 
@@ -64,25 +66,11 @@ for tool in apt-get dpkg-source make flock dash; do
   command -v "$tool" >/dev/null || die "'$tool' not found (see scripts/packages/toolchain.txt)"
 done
 
-# --- source: fetched and unpacked once, shared by both arches and toolchains ----------
-. "$ROOT/scripts/debian-source.sh"
-fetch_source() {
-  log "fetching Debian's curl source package (private apt state $APT_DIR)"
-  rm -rf "$CURL_DIR/src" "$CURL_DIR/src.tmp"
-  mkdir -p "$CURL_DIR"
-  local version; version=$(debian_source_fetch curl "$APT_DIR" "$CURL_DIR/src.tmp") || die "could not fetch curl's source"
-  grep -q '^AM_MAINTAINER_MODE' "$CURL_DIR/src.tmp/configure.ac" \
-    || die "curl $version no longer uses AM_MAINTAINER_MODE: Debian's build-system patches would need autoreconf"
-  mv "$CURL_DIR/src.tmp" "$CURL_DIR/src"
-  echo "$version" > "$SRC_STAMP"
-  log "source: curl $version -> $CURL_DIR/src"
-}
+# --- source: the pinned tree in the build cache (fetched once, shared by every build) ---------
+CURL_SRC=$(bash "$ROOT/layers/src/fetch.sh" curl) || die "could not fetch curl's source (layers/src/sources.lock)"
+grep -q '^AM_MAINTAINER_MODE' "$CURL_SRC/configure.ac" \
+  || die "curl $VERSION no longer uses AM_MAINTAINER_MODE: Debian's build-system patches would need autoreconf"
 mkdir -p "$CURL_DIR"
-(
-  flock 9   # both arches may be built in parallel (make -j): fetch the source once
-  [ -f "$SRC_STAMP" ] || fetch_source
-) 9>"$CURL_DIR/.src.lock"
-VERSION=$(cat "$SRC_STAMP")
 
 CONFIGURE_FLAGS=(
   --disable-shared --enable-static --with-pic
@@ -124,7 +112,7 @@ build_curl() {
   # dash instead of bash for configure and libtool: about 30% less CPU time.
   if ! env CC="$cc" ${TOOL_ENV[@]+"${TOOL_ENV[@]}"} CFLAGS="$CFLAGS_ARCH" CPPFLAGS="-D_FORTIFY_SOURCE=2" LDFLAGS="" LIBS="" \
         PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$CURL_DIR/empty-pkgconfig" CONFIG_SHELL=/bin/dash \
-        /bin/dash "$CURL_DIR/src/configure" "$@" --prefix="$prefix" --libdir="$prefix/lib" \
+        /bin/dash "$CURL_SRC/configure" "$@" --prefix="$prefix" --libdir="$prefix/lib" \
         --includedir="$prefix/include" "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1; then
     tail -n 30 config.log >&2 2>/dev/null || tail -n 30 configure.log >&2
     die "configure failed (full log: $obj/configure.log, $obj/config.log)"
@@ -162,7 +150,7 @@ build_curl() {
   got=$("$objdump" -f "$stage/lib/libcurl.a" | sed -n 's/^architecture: \([^,]*\),.*/\1/p' | sort -u)
   [ "$got" = "$want" ] || die "$stage/lib/libcurl.a has architecture '$got', expected '$want'"
 
-  echo "script=$SCRIPT_ID arch=$ARCH source=$VERSION" > "$stage/.stamp"
+  echo "script=$SCRIPT_ID arch=$ARCH source=$SOURCE" > "$stage/.stamp"
   rm -rf "$prefix"
   mv "$stage" "$prefix"
   cd / && rm -rf "$obj"
@@ -185,7 +173,7 @@ if [ "$TOOLCHAIN" = zig ]; then
     build_curl "$dest.obj" "$dest" "$ZIG/bin/$ARCH-cc" --host="$(triplet)" --build=x86_64-linux-gnu
     rm -rf "$dest.zig-cache"
   }
-  key=$(cache_key "$0" -- "$VERSION" "$ARCH" "$(basename "$ZIG")")
+  key=$(cache_key "$0" -- "$SOURCE" "$ARCH" "$(basename "$ZIG")")
   entry=$(cache_build "curl-$ARCH" "$key" curl_zig) || die "the zig build failed"
   mkdir -p "$(dirname "$LINK")" && ln -sfn "$entry" "$LINK"
   echo "$entry"
@@ -196,7 +184,7 @@ fi
 # One build per arch at a time (make -j, or the lead's and a test's make at once).
 exec 8>"$CURL_DIR/.$ARCH.lock"
 flock 8
-if [ -f "$CURL_DIR/$ARCH/.stamp" ] && [ "$(cat "$CURL_DIR/$ARCH/.stamp")" = "script=$SCRIPT_ID arch=$ARCH source=$VERSION" ]; then
+if [ -f "$CURL_DIR/$ARCH/.stamp" ] && [ "$(cat "$CURL_DIR/$ARCH/.stamp")" = "script=$SCRIPT_ID arch=$ARCH source=$SOURCE" ]; then
   exit 0   # built by another caller while we waited
 fi
 

@@ -18,29 +18,28 @@
 # (GSSAPI/Kerberos, PAM, ...) are left out.
 set -euo pipefail
 ARCH=${1:-} LINK_DIR=${2:-}
-# bookworm's, pinned: the security mirror lists newer ones it does not always serve
-MARIADB_VERSION=1:10.11.18-0+deb12u1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 die() { echo "libmariadb[$ARCH]: error: $*" >&2; exit 1; }
 case "$ARCH" in x86_64|arm64) ;; *) echo "usage: $0 x86_64|arm64 LINK_DIR" >&2; exit 2 ;; esac
 [ -n "$LINK_DIR" ] || { echo "usage: $0 x86_64|arm64 LINK_DIR" >&2; exit 2; }
 
 . "$ROOT/scripts/cache.sh"
-. "$ROOT/scripts/debian-source.sh"
 LAYERS_BUILD=$ROOT/layers/build
 . "$ROOT/layers/lib.sh"
 ZIG=$(bash "$ROOT/scripts/zig.sh")
 CACHE=$(cache_dir)
 
-# The source: only libmariadb/ (and the Debian version) is kept of the whole server tree.
+# The source: the `mariadb` pin of layers/src/sources.lock (bookworm's; the security mirror lists
+# newer ones it does not always serve), fetched by layers/src/fetch.sh; of the whole server tree
+# only libmariadb/ (and the Debian version) is kept in the cache.
 fetch_source() { # DEST
-  local dest=$1 v
-  v=$(debian_source_fetch "mariadb=$MARIADB_VERSION" "$CACHE/apt-src-deps" "$dest/full") || return 1
-  mv "$dest/full/libmariadb" "$dest/libmariadb"
-  rm -rf "$dest/full" "$CACHE/apt-src-deps/src/mariadb"_*
-  echo "$v" >"$dest/version"
+  local dest=$1
+  bash "$ROOT/layers/src/fetch.sh" --into "$dest/full" mariadb || return 1
+  mv "$dest/full/src/libmariadb" "$dest/libmariadb"
+  cut -d' ' -f2 "$dest/full/VERSION" >"$dest/version"
+  rm -rf "$dest/full"
 }
-src=$(cache_build src-mariadb-connector "$(cache_key "$0" "$ROOT/scripts/debian-source.sh" -- "$MARIADB_VERSION")" fetch_source) ||
+src=$(cache_build src-mariadb-connector "$(cache_key "$0" -- "$(bash "$ROOT/layers/src/fetch.sh" --key mariadb)")" fetch_source) ||
   die "could not fetch Debian's mariadb source"
 
 # OpenSSL: the one the runtime ships, so the layer needs no other. OpenSSL 3 (libssl.so.3, the
