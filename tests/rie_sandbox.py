@@ -28,6 +28,21 @@ def at_once(invoke, events):
         return list(pool.map(invoke, events))
 
 
+def served_at_once(invoke, events, patience):
+    """at_once, again while the RIE refuses one with Runtime.Unavailable, for up to patience
+    seconds: the RIE routes an invocation only to a runtime waiting in /next and does not queue,
+    so a worker just forked (or one that has just answered) may not be there yet. Returns the
+    answers of the batch served whole."""
+    deadline = time.monotonic() + patience
+    while True:
+        answers = at_once(invoke, events)
+        if not any(b"Runtime.Unavailable" in a.body for a in answers):
+            return answers
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the RIE kept refusing: {answers}")
+        time.sleep(0.05)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

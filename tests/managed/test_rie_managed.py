@@ -7,23 +7,14 @@ import signal
 import time
 
 from conftest import TIME_SCALE, at_once
+from rie_sandbox import served_at_once as shared_served_at_once
 
 HANDLER = "managed.handler"
 
 
 def served_at_once(rie, events):
-    """events at once, again while the RIE refuses one with Runtime.Unavailable: a worker that has
-    just answered, or one forked to replace a worker that exited, may not have asked for its next
-    invocation yet (the RIE routes only to a runtime waiting in /next, it does not queue). Returns
-    the answers of the batch served whole."""
-    deadline = time.monotonic() + 10 * TIME_SCALE
-    while True:
-        answers = at_once(rie.invoke, events)
-        if not any(b"Runtime.Unavailable" in a.body for a in answers):
-            return answers
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the RIE kept refusing: {answers}")
-        time.sleep(0.05 * TIME_SCALE)
+    """events at once, sent again while the RIE refuses one (rie_sandbox.served_at_once)."""
+    return shared_served_at_once(rie.invoke, events, 10 * TIME_SCALE)
 
 
 def back_to(rie, n):
