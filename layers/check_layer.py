@@ -134,23 +134,25 @@ def tls_handshake():
 SHARED_OBJECT = re.compile(r"\.so(\.[0-9]+)*$")
 
 
+def shared_objects(lines):
+    """The shared objects of /proc/<pid>/maps lines, by path, sorted (a deleted one by its old
+    path). Also used by tests/dist/test_oldglibc.py on the maps a handler returns."""
+    paths = set()
+    for line in lines:
+        parts = line.split(None, 5)
+        path = parts[5].strip() if len(parts) == 6 else ""
+        if path.endswith(" (deleted)"):
+            path = path[:-len(" (deleted)")]
+        if SHARED_OBJECT.search(os.path.basename(path)):
+            paths.add(path)
+    return sorted(paths)
+
+
 def mapped_outside(roots, maps="/proc/self/maps"):
-    bad = set()
     with open(maps) as f:
-        for line in f:
-            parts = line.split(None, 5)
-            if len(parts) < 6:
-                continue
-            path = parts[5].strip()
-            if path.endswith(" (deleted)"):
-                path = path[:-len(" (deleted)")]
-            base = os.path.basename(path)
-            if not SHARED_OBJECT.search(base) or base in SYSTEM:
-                continue
-            real = os.path.realpath(path)
-            if not any(real.startswith(r + os.sep) for r in roots):
-                bad.add(path)
-    return sorted(bad)
+        libraries = shared_objects(f)
+    return [path for path in libraries if os.path.basename(path) not in SYSTEM and
+            not any(os.path.realpath(path).startswith(r + os.sep) for r in roots)]
 
 
 def tree_modules(top):

@@ -19,7 +19,10 @@ from conftest import ARCH, DIST_ROOT, FUNCTIONS, OLD_ROOT, old_glibc_command
 from harness import EXPECT_PYTHON, TIME_SCALE
 
 sys.path.insert(0, FUNCTIONS)
-from stdlib_check import DATA, HASHES, loaded_libraries  # noqa: E402  (the handler's inputs, to compute what it must answer)
+from stdlib_check import DATA, HASHES  # noqa: E402  (the handler's inputs, to compute what it must answer)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "layers"))
+from check_layer import shared_objects  # noqa: E402  (the layer check's reading of /proc/self/maps)
 
 ARCH_MACHINE = {"x86_64": "x86_64", "arm64": "aarch64"}[ARCH]
 
@@ -63,23 +66,12 @@ def test_stdlib_under_the_old_glibc(function, tls_files):
     # Every shared object from the zip or from bullseye's glibc (the list is not empty: bullseye's
     # loader and libc, and libpython, are among them; which stdlib libraries are shared objects of
     # their own and which are linked into the modules is the runtime build's choice).
-    libraries = [os.path.realpath(p) for p in out["libraries"]]
+    libraries = [os.path.realpath(p) for p in shared_objects(out["maps"])]
     foreign = [p for p in libraries if not p.startswith((DIST_ROOT + "/", OLD_ROOT + "/"))]
     assert not foreign, f"loaded from outside the zip and bullseye's glibc: {foreign}"
     names = [os.path.basename(p) for p in libraries]
     for lib in ("ld-2.31.so", "libc-2.31.so", f"libpython{EXPECT_PYTHON or '3'}"):
         assert any(n.startswith(lib) for n in names), f"{lib} not loaded: {names}"
-
-
-def test_the_library_list_leaves_out_the_loader_cache(tmp_path):
-    # /etc/ld.so.cache is mapped while a lookup runs in another thread (a Python 3.9 thread's
-    # exit dlopen()s libgcc_s after join() returned): it is the loader's index, not a library.
-    maps = tmp_path / "maps"
-    maps.write_text("7f00-7f01 r--p 00000000 fe:00 1 /etc/ld.so.cache\n"
-                    "7f01-7f02 r-xp 00000000 fe:00 2 /usr/lib/x86_64-linux-gnu/libz.so.1.2.13\n"
-                    "7f02-7f03 r-xp 00000000 fe:00 3 /opt/x86_64/lib/libssl.so.3 (deleted)\n"
-                    "7f03-7f04 rw-p 00000000 00:00 0 [heap]\n")
-    assert loaded_libraries(str(maps)) == ["/opt/x86_64/lib/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"]
 
 
 def test_a_program_linked_here_does_not_start_under_the_old_glibc(tmp_path):
