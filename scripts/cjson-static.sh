@@ -31,11 +31,11 @@ esac
 SCRIPT_ID=$(sha256sum "$0" | cut -c1-16)
 STAMP=$OUT/$ARCH/.stamp
 # The source: the `cjson` pin of layers/src/sources.lock, in the build cache (layers/src/fetch.sh).
-# Its key names the pin and how it was fetched: a lookup, no network.
-SOURCE="$(awk '$1 == "cjson" { print $4 }' "$ROOT/layers/src/sources.lock")/$(bash "$ROOT/layers/src/fetch.sh" --key cjson)" ||
-  die "no cjson pin in layers/src/sources.lock"
+# Its key (the pin and how it is fetched) is a lookup, no network.
+SOURCE=$(bash "$ROOT/layers/src/fetch.sh" --key cjson) || die "no cjson pin in layers/src/sources.lock"
 [ "$TOOLCHAIN" = gcc ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "script=$SCRIPT_ID source=$SOURCE" ] && exit 0
 CJSON_SRC=$(bash "$ROOT/layers/src/fetch.sh" cjson) || die "could not fetch cjson's source (layers/src/sources.lock)"
+VERSION=$(cut -d' ' -f2 "$(dirname "$CJSON_SRC")/VERSION")
 mkdir -p "$OUT"
 
 # build_cjson PREFIX: compile cJSON.c into PREFIX/lib/libcjson.a, with its header and .pc.
@@ -55,7 +55,7 @@ Cflags: -I\${prefix}/include -I\${prefix}/include/cjson
 Libs: -L\${prefix}/lib -lcjson
 PC
   echo "script=$SCRIPT_ID source=$SOURCE" > "$prefix/.stamp"
-  echo "cjson-static[$ARCH]: $prefix (cJSON $v, Debian $SOURCE, $("${CC[@]}" --version | head -n1))" >&2
+  echo "cjson-static[$ARCH]: $prefix (cJSON $v, Debian $VERSION, $("${CC[@]}" --version | head -n1))" >&2
 }
 
 if [ "$TOOLCHAIN" = zig ]; then

@@ -52,9 +52,8 @@ case "$TOOLCHAIN" in
 esac
 
 SCRIPT_ID=$(sha256sum "$0" | cut -c1-16)
-# The source tree's key names the pin and how it was fetched: a lookup, no network.
-VERSION=$(awk '$1 == "curl" { print $4 }' "$ROOT/layers/src/sources.lock")
-SOURCE="$VERSION/$(bash "$ROOT/layers/src/fetch.sh" --key curl)" || die "no curl pin in layers/src/sources.lock"
+# The source tree's key (the pin and how it is fetched): a lookup, no network.
+SOURCE=$(bash "$ROOT/layers/src/fetch.sh" --key curl) || die "no curl pin in layers/src/sources.lock"
 
 # Cached? (the stamp names the script revision and the source it was built from)
 if [ "$TOOLCHAIN" = gcc ] && [ -f "$CURL_DIR/$ARCH/.stamp" ] \
@@ -68,6 +67,7 @@ done
 
 # --- source: the pinned tree in the build cache (fetched once, shared by every build) ---------
 CURL_SRC=$(bash "$ROOT/layers/src/fetch.sh" curl) || die "could not fetch curl's source (layers/src/sources.lock)"
+VERSION=$(cut -d' ' -f2 "$(dirname "$CURL_SRC")/VERSION")   # "curl 7.88.1-10+deb12u15 (bookworm)"
 grep -q '^AM_MAINTAINER_MODE' "$CURL_SRC/configure.ac" \
   || die "curl $VERSION no longer uses AM_MAINTAINER_MODE: Debian's build-system patches would need autoreconf"
 mkdir -p "$CURL_DIR"
